@@ -1,0 +1,87 @@
+"""Wiring: settings -> database, site, media, router, sender, channels. Built on demand, never at import."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+
+from bot.outbox import Delivery, OutboxSender
+from bot.settings import Settings
+from dispatch.clock import Clock, SystemClock
+from dispatch.site import Site, load_site
+from handlers.context import Services
+from handlers.router import Router
+from storage.db import Database
+from storage.media import MediaStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class App:
+    """Everything one bot process runs, built from settings."""
+
+    settings: Settings
+    db: Database
+    site: Site
+    services: Services
+    router: Router
+    sender: OutboxSender
+    channels: dict[str, Delivery] = field(default_factory=dict)
+
+    async def start(self) -> None:
+        """Bring the database schema up to date."""
+        await self.db.upgrade()
+
+    async def close(self) -> None:
+        """Release the database."""
+        await self.db.dispose()
+
+
+def build_app(settings: Settings, *, clock: Clock | None = None, site: Site | None = None) -> App:
+    """Create the app's parts; channels are attached by whoever runs them."""
+    clock = clock or SystemClock()
+    site = site or load_site(settings.baoxiu_site_file)
+    db = Database(settings.database_url)
+    media = MediaStore(settings.baoxiu_media_dir, max_bytes=settings.baoxiu_max_photo_mb * 1024 * 1024)
+    services = Services(
+        site=site,
+        clock=clock,
+        media=media,
+        default_language=settings.baoxiu_language,
+        max_photos=settings.baoxiu_max_photos,
+    )
+    channels: dict[str, Delivery] = {}
+    sender = OutboxSender(db, channels, clock)
+    router = Router(db, services, wake=sender.wake)
+    return App(settings, db, site, services, router, sender, channels)
+
+
+async def run_telegram(app: App) -> None:
+    """Poll Telegram and deliver the outbox until cancelled."""
+    from bot.telegram.app import build_application
+    from bot.telegram.delivery import TelegramDelivery
+
+    application = build_application(app.settings, app.router)
+    await application.initialize()
+    username = application.bot.username
+    app.services.deep_links["telegram"] = lambda payload: f"https://t.me/{username}?start={payload}"
+    app.channels["telegram"] = TelegramDelivery(application.bot, app.services.media)
+    sender_task = asyncio.create_task(app.sender.run_forever(app.settings.baoxiu_outbox_interval))
+    try:
+        await application.start()
+        assert application.updater is not None
+        await application.updater.start_polling(drop_pending_updates=False)
+        log.info("Telegram bot @%s is polling", username)
+        await asyncio.Event().wait()
+    finally:
+        sender_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sender_task
+        if application.updater is not None and application.updater.running:
+            await application.updater.stop()
+        if application.running:
+            await application.stop()
+        await application.shutdown()

@@ -1,0 +1,107 @@
+"""Neutral Outbound -> Telegram Bot API calls, with Telegram's errors mapped for the sender."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputMediaPhoto,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
+from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, TelegramError
+
+from bot.outbox import DeliveryError
+from handlers.messages import Outbound, ReplyKeyboard
+from storage.media import MediaStore
+
+TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
+Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def markup(message: Outbound) -> Markup | None:
+    """The keyboard for a message: inline choices, or a contact/location/remove reply keyboard."""
+    if message.choices:
+        return InlineKeyboardMarkup(
+            [
+                [InlineKeyboardButton(c.label[:64], callback_data=c.data) for c in row]
+                for row in message.choices
+            ]
+        )
+    if message.reply_keyboard == ReplyKeyboard.CONTACT:
+        button = KeyboardButton(message.keyboard_label or "📱", request_contact=True)
+        return ReplyKeyboardMarkup([[button]], resize_keyboard=True, one_time_keyboard=True)
+    if message.reply_keyboard == ReplyKeyboard.LOCATION:
+        button = KeyboardButton(message.keyboard_label or "📍", request_location=True)
+        return ReplyKeyboardMarkup([[button]], resize_keyboard=True, one_time_keyboard=True)
+    if message.reply_keyboard == ReplyKeyboard.REMOVE:
+        return ReplyKeyboardRemove()
+    return None
+
+
+def _seconds(value: int | float | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class TelegramDelivery:
+    """Delivers outbox rows through python-telegram-bot's Bot."""
+
+    def __init__(self, bot: Bot, media: MediaStore) -> None:
+        self.bot = bot
+        self.media = media
+
+    async def deliver(self, message: Outbound, edit_target: str | None) -> str | None:
+        """Send, edit or answer; map Telegram's errors to retry or give up."""
+        try:
+            return await self._call(message, edit_target)
+        except RetryAfter as exc:
+            raise DeliveryError(str(exc), retry_after=_seconds(exc.retry_after)) from exc
+        except Forbidden as exc:
+            raise DeliveryError(f"forbidden: {exc.message}", permanent=True) from exc
+        except InvalidToken as exc:
+            raise DeliveryError("invalid token", permanent=False) from exc
+        except BadRequest as exc:
+            if "not modified" in exc.message.lower():
+                return edit_target
+            raise DeliveryError(f"bad request: {exc.message}", permanent=True) from exc
+        except TelegramError as exc:
+            raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
+
+    async def _call(self, message: Outbound, edit_target: str | None) -> str | None:
+        chat_id = int(message.chat_id)
+        if message.kind == "answer":
+            await self.bot.answer_callback_query(message.callback_id, text=_cut(message.text, 200) or None)
+            return None
+        reply_markup = markup(message)
+        if message.kind == "edit" and edit_target is not None:
+            inline = reply_markup if isinstance(reply_markup, InlineKeyboardMarkup) else None
+            await self.bot.edit_message_text(
+                _cut(message.text, TEXT_LIMIT),
+                chat_id=chat_id,
+                message_id=int(edit_target),
+                reply_markup=inline,
+            )
+            return edit_target
+        if len(message.photos) == 1 and len(message.text) <= CAPTION_LIMIT:
+            data = await asyncio.to_thread(self.media.read, message.photos[0])
+            sent = await self.bot.send_photo(
+                chat_id, data, caption=message.text or None, reply_markup=reply_markup
+            )
+            return str(sent.message_id)
+        if message.photos:
+            media = [
+                InputMediaPhoto(await asyncio.to_thread(self.media.read, sha)) for sha in message.photos[:10]
+            ]
+            await self.bot.send_media_group(chat_id, media)
+        sent = await self.bot.send_message(chat_id, _cut(message.text, TEXT_LIMIT), reply_markup=reply_markup)
+        return str(sent.message_id)

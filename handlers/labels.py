@@ -1,0 +1,82 @@
+"""Names shown to people: statuses, site things, addresses."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from dispatch.site import Community
+from handlers.i18n import N_, Translator
+
+STATUS_NAMES = {
+    "submitted": N_("Submitted"),
+    "offered": N_("Waiting for a technician"),
+    "assigned": N_("Technician assigned"),
+    "scheduled": N_("Appointment set"),
+    "en_route": N_("Technician on the way"),
+    "on_site": N_("Technician on site"),
+    "on_hold": N_("On hold"),
+    "in_progress": N_("Being repaired"),
+    "completed": N_("Done, awaiting your confirmation"),
+    "confirmed": N_("Confirmed"),
+    "followed_up": N_("Followed up"),
+    "closed": N_("Closed"),
+    "cancelled": N_("Cancelled"),
+    "rejected": N_("Not accepted"),
+    "rework": N_("Rework"),
+}
+
+
+class Named(Protocol):
+    """Anything in the site file with a Chinese and an English name."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def name_en(self) -> str: ...
+
+
+def display(thing: Named | None, language: str) -> str:
+    """The name in the reader's language (English falls back to Chinese when not given)."""
+    if thing is None:
+        return ""
+    if language == "en" and thing.name_en:
+        return thing.name_en
+    return thing.name
+
+
+def status_name(status: str, t: Translator) -> str:
+    """A status in plain words."""
+    return t(STATUS_NAMES.get(status, status))
+
+
+def address_label(
+    community: Community,
+    building: str | None,
+    unit: str | None,
+    room: str | None,
+    language: str,
+    *,
+    with_room: bool = True,
+) -> str:
+    """Building, unit and (unless hidden for privacy) room, in the reader's language."""
+    b = community.building(building) if building else None
+    u = b.unit(unit) if b and unit else None
+    parts = [display(b, language) or (building or ""), display(u, language) or (unit or "")]
+    if with_room and room:
+        parts.append(room)
+    return " ".join(p for p in parts if p)
+
+
+def category_name(community: Community, code: str | None, language: str) -> str:
+    """A category's name, or its code when the site no longer has it."""
+    if not code:
+        return ""
+    return display(community.category(code), language) or code
+
+
+def urgency_name(community: Community, code: str | None, language: str) -> str:
+    """An urgency level's name."""
+    if not code:
+        return ""
+    return display(community.urgency(code), language) or code

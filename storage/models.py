@@ -1,0 +1,238 @@
+"""Typed SQLAlchemy models: people, tickets, conversations, the outbox."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+# Stable constraint names keep Alembic migrations identical on SQLite and PostgreSQL.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend; SQLite would otherwise hand back naive ones."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Refuse naive datetimes and store UTC."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Attach UTC to what comes back."""
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base with our naming convention and type map."""
+
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON,
+        list[str]: JSON,
+    }
+
+
+class Person(Base):
+    """A resident or a member of staff; staff fields are empty for residents."""
+
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    role: Mapped[str] = mapped_column(String(20), default="resident", index=True)
+    language: Mapped[str | None] = mapped_column(String(10))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    community: Mapped[str | None] = mapped_column(String(40))
+    skills: Mapped[list[str]] = mapped_column(default=list)
+    areas: Mapped[list[str]] = mapped_column(default=list)
+    on_duty: Mapped[bool] = mapped_column(Boolean, default=False)
+    capacity: Mapped[int] = mapped_column(Integer, default=8)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+    duty_changed_at: Mapped[datetime | None]
+
+
+class ChannelIdentity(Base):
+    """One person's account on one channel (a person may have several)."""
+
+    __tablename__ = "identities"
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    external_id: Mapped[str] = mapped_column(String(64))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    display_name: Mapped[str] = mapped_column(String(100), default="")
+    language_code: Mapped[str] = mapped_column(String(16), default="")
+    last_seen_at: Mapped[datetime]
+
+
+class Address(Base):
+    """A resident's saved address, offered as a button next time."""
+
+    __tablename__ = "addresses"
+    __table_args__ = (UniqueConstraint("person_id", "community", "building", "unit", "room"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    community: Mapped[str] = mapped_column(String(40))
+    building: Mapped[str] = mapped_column(String(20))
+    unit: Mapped[str] = mapped_column(String(20))
+    room: Mapped[str] = mapped_column(String(20))
+    last_used_at: Mapped[datetime]
+
+
+class Ticket(Base):
+    """A repair request and where it stands."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (Index("ix_tickets_resident_created", "resident_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    community: Mapped[str] = mapped_column(String(40), index=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    scope: Mapped[str] = mapped_column(String(10))
+    building: Mapped[str | None] = mapped_column(String(20))
+    unit: Mapped[str | None] = mapped_column(String(20))
+    room: Mapped[str | None] = mapped_column(String(20))
+    area: Mapped[str] = mapped_column(String(40), default="")
+    location_text: Mapped[str] = mapped_column(String(300), default="")
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+    phone: Mapped[str] = mapped_column(String(32))
+    description: Mapped[str] = mapped_column(Text)
+    voice_ref: Mapped[str] = mapped_column(String(200), default="")
+    category: Mapped[str] = mapped_column(String(40))
+    urgency: Mapped[str] = mapped_column(String(20))
+    preferred_window: Mapped[str] = mapped_column(String(100), default="")
+    named_technician_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    technician_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
+    language: Mapped[str] = mapped_column(String(10), default="zh_CN")
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class TicketCounter(Base):
+    """The last number handed out per community and local day."""
+
+    __tablename__ = "ticket_counters"
+
+    community: Mapped[str] = mapped_column(String(40), primary_key=True)
+    day: Mapped[str] = mapped_column(String(8), primary_key=True)
+    last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class TicketPhoto(Base):
+    """A photo attached to a ticket, by content hash in the media store."""
+
+    __tablename__ = "ticket_photos"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    stage: Mapped[str] = mapped_column(String(10), default="before")
+    added_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    added_at: Mapped[datetime]
+
+
+class TicketEvent(Base):
+    """Append-only log of everything that happened to a ticket."""
+
+    __tablename__ = "ticket_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    at: Mapped[datetime]
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    kind: Mapped[str] = mapped_column(String(30))
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str | None] = mapped_column(String(20))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Conversation(Base):
+    """Where one chat stands in a dialog; read and written in the event's transaction."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (UniqueConstraint("channel", "chat_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    dialog: Mapped[str] = mapped_column(String(30), default="")
+    step: Mapped[str] = mapped_column(String(30), default="")
+    nonce: Mapped[str] = mapped_column(String(12), default="")
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime]
+
+
+class InboundEvent(Base):
+    """Channel event ids already handled, so a repeated delivery has no second effect."""
+
+    __tablename__ = "inbound_events"
+
+    channel: Mapped[str] = mapped_column(String(20), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class OutboxMessage(Base):
+    """A message to deliver, written in the same transaction as the change that caused it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_pending", "status", "next_attempt_at"),
+        Index("ix_outbox_chat_ref", "channel", "chat_id", "ref"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(10))
+    payload: Mapped[dict[str, Any]]
+    ref: Mapped[str] = mapped_column(String(60), default="")
+    edit_ref: Mapped[str] = mapped_column(String(60), default="")
+    important: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    channel_message_id: Mapped[str | None] = mapped_column(String(64))
+    error: Mapped[str] = mapped_column(String(300), default="")

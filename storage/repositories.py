@@ -1,0 +1,274 @@
+"""Queries the rest of the code needs, in SQLAlchemy 2 style, one class per aggregate."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import (
+    Address,
+    ChannelIdentity,
+    Conversation,
+    InboundEvent,
+    OutboxMessage,
+    Person,
+    Ticket,
+    TicketCounter,
+    TicketEvent,
+    TicketPhoto,
+)
+
+
+def upsert(session: AsyncSession, model: Any) -> Any:
+    """A dialect-specific INSERT that supports ON CONFLICT."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(model)
+    return sqlite.insert(model)
+
+
+class People:
+    """People and their channel identities."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, person_id: int) -> Person | None:
+        """A person by id."""
+        return await self.session.get(Person, person_id)
+
+    async def by_identity(self, channel: str, external_id: str) -> tuple[Person, ChannelIdentity] | None:
+        """The person behind a channel account, if known."""
+        row = (
+            await self.session.execute(
+                select(Person, ChannelIdentity)
+                .join(ChannelIdentity, ChannelIdentity.person_id == Person.id)
+                .where(ChannelIdentity.channel == channel, ChannelIdentity.external_id == external_id)
+            )
+        ).first()
+        return (row[0], row[1]) if row else None
+
+    async def by_name(self, name: str) -> Sequence[Person]:
+        """Active people with exactly this name."""
+        return (
+            (await self.session.execute(select(Person).where(Person.name == name, Person.active.is_(True))))
+            .scalars()
+            .all()
+        )
+
+    async def identities(self, person_id: int) -> Sequence[ChannelIdentity]:
+        """Every channel account of a person, most recently seen first."""
+        stmt = (
+            select(ChannelIdentity)
+            .where(ChannelIdentity.person_id == person_id)
+            .order_by(ChannelIdentity.last_seen_at.desc())
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def ensure(
+        self,
+        channel: str,
+        external_id: str,
+        chat_id: str,
+        *,
+        now: datetime,
+        display_name: str = "",
+        language: str,
+        language_code: str = "",
+    ) -> tuple[Person, ChannelIdentity]:
+        """Find or create the person for a channel account and note that they were seen."""
+        found = await self.by_identity(channel, external_id)
+        if found:
+            person, identity = found
+            identity.last_seen_at = now
+            if display_name:
+                identity.display_name = display_name[:100]
+            if chat_id and identity.chat_id != chat_id:
+                identity.chat_id = chat_id
+            return person, identity
+        person = Person(name=display_name[:100], role="resident", language=language, created_at=now)
+        self.session.add(person)
+        await self.session.flush()
+        identity = ChannelIdentity(
+            person_id=person.id,
+            channel=channel,
+            external_id=external_id,
+            chat_id=chat_id,
+            display_name=display_name[:100],
+            language_code=language_code[:16],
+            last_seen_at=now,
+        )
+        self.session.add(identity)
+        await self.session.flush()
+        return person, identity
+
+
+class Conversations:
+    """Per-chat dialog state."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def lock(self, channel: str, chat_id: str, now: datetime) -> Conversation:
+        """The chat's conversation row, created if missing and locked for this transaction."""
+        await self.session.execute(
+            upsert(self.session, Conversation)
+            .values(channel=channel, chat_id=chat_id, dialog="", step="", nonce="", data={}, updated_at=now)
+            .on_conflict_do_nothing()
+        )
+        stmt = (
+            select(Conversation)
+            .where(Conversation.channel == channel, Conversation.chat_id == chat_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return (await self.session.execute(stmt)).scalar_one()
+
+
+class InboundLog:
+    """Remembers which channel events were handled."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def first_time(self, channel: str, event_id: str, now: datetime) -> bool:
+        """Record the event; False when it was already handled."""
+        stmt: Insert = (
+            upsert(self.session, InboundEvent)
+            .values(channel=channel, event_id=event_id, received_at=now)
+            .on_conflict_do_nothing()
+        )
+        result = await self.session.execute(stmt)
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+class Addresses:
+    """Residents' saved addresses."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def for_person(self, person_id: int, limit: int = 5) -> Sequence[Address]:
+        """Most recently used first."""
+        stmt = (
+            select(Address)
+            .where(Address.person_id == person_id)
+            .order_by(Address.last_used_at.desc(), Address.id.desc())
+            .limit(limit)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def get(self, person_id: int, address_id: int) -> Address | None:
+        """One of this person's addresses (None if it is someone else's)."""
+        address = await self.session.get(Address, address_id)
+        return address if address and address.person_id == person_id else None
+
+    async def remember(
+        self, person_id: int, community: str, building: str, unit: str, room: str, now: datetime
+    ) -> None:
+        """Save or refresh an address."""
+        await self.session.execute(
+            upsert(self.session, Address)
+            .values(
+                person_id=person_id,
+                community=community,
+                building=building,
+                unit=unit,
+                room=room,
+                last_used_at=now,
+            )
+            .on_conflict_do_update(
+                index_elements=["person_id", "community", "building", "unit", "room"],
+                set_={"last_used_at": now},
+            )
+        )
+
+
+class Tickets:
+    """Tickets, their photos and their event log."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def next_number(self, community: str, day: str) -> int:
+        """Take the next sequence number for a community's local day, atomically."""
+        stmt = (
+            upsert(self.session, TicketCounter)
+            .values(community=community, day=day, last=1)
+            .on_conflict_do_update(index_elements=["community", "day"], set_={"last": TicketCounter.last + 1})
+            .returning(TicketCounter.last)
+        )
+        return int((await self.session.execute(stmt)).scalar_one())
+
+    async def get(self, ticket_id: int, *, lock: bool = False) -> Ticket | None:
+        """A ticket by id, optionally locked for update."""
+        stmt = select(Ticket).where(Ticket.id == ticket_id).execution_options(populate_existing=True)
+        if lock:
+            stmt = stmt.with_for_update()
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def by_number(self, number: str) -> Ticket | None:
+        """A ticket by its human-readable number."""
+        stmt = select(Ticket).where(Ticket.number == number.strip().upper())
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def for_resident(self, person_id: int, limit: int = 10) -> Sequence[Ticket]:
+        """A resident's latest tickets."""
+        stmt = (
+            select(Ticket)
+            .where(Ticket.resident_id == person_id)
+            .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+            .limit(limit)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def listing(self, limit: int = 50, status: str | None = None) -> Sequence[Ticket]:
+        """Latest tickets for the admin CLI."""
+        stmt = select(Ticket).order_by(Ticket.id.desc()).limit(limit)
+        if status:
+            stmt = stmt.where(Ticket.status == status)
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def photos(self, ticket_id: int, stage: str | None = None) -> Sequence[TicketPhoto]:
+        """A ticket's photos in the order they came."""
+        stmt = select(TicketPhoto).where(TicketPhoto.ticket_id == ticket_id).order_by(TicketPhoto.id)
+        if stage:
+            stmt = stmt.where(TicketPhoto.stage == stage)
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def events(self, ticket_id: int) -> Sequence[TicketEvent]:
+        """A ticket's event log, oldest first."""
+        stmt = select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.id)
+        return (await self.session.execute(stmt)).scalars().all()
+
+
+class Outbox:
+    """Pending and delivered outbound messages."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def delivered_id(self, channel: str, chat_id: str, ref: str) -> str | None:
+        """The channel's message id of an earlier delivered message with this ref."""
+        stmt = (
+            select(OutboxMessage.channel_message_id)
+            .where(
+                OutboxMessage.channel == channel,
+                OutboxMessage.chat_id == chat_id,
+                OutboxMessage.ref == ref,
+                OutboxMessage.status == "sent",
+            )
+            .order_by(OutboxMessage.id.desc())
+            .limit(1)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def mark(self, message_id: int, **values: Any) -> None:
+        """Update one outbox row."""
+        await self.session.execute(
+            update(OutboxMessage).where(OutboxMessage.id == message_id).values(**values)
+        )
