@@ -89,7 +89,7 @@ async def _run(settings: Settings, name: str, args: argparse.Namespace) -> int:
 
 def _load_extensions() -> None:
     # Importing registers commands; kept here so nothing heavy happens at import of bot.cli.
-    from bot import cli_commands  # noqa: F401
+    from bot import cli_commands, cli_staff  # noqa: F401
 
 
 def print_json(value: Any) -> None:

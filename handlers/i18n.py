@@ -56,6 +56,9 @@ class Translator:
 
     def __call__(self, message: str, **values: object) -> str:
         """Translate and fill in `{name}` placeholders."""
+        # gettext("") is the catalog's header (Project-Id-Version: ...), never what a reader should see.
+        if not message:
+            return message
         text = self._t.gettext(message)
         return text.format(**values) if values else text
 

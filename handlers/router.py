@@ -278,3 +278,7 @@ async def _group(ctx: Context) -> None:
         "To report a repair, please message me privately; your address and phone number stay private."
     )
     ctx.reply(text + ("\n" + link if link else ""))
+
+
+# Staff dialogs register their commands, buttons and group handlers on import.
+from handlers import supervisor, technician  # noqa: E402, F401

@@ -146,6 +146,7 @@ class Ticket(Base):
     language: Mapped[str] = mapped_column(String(10), default="zh_CN")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    assigned_at: Mapped[datetime | None]
 
 
 class TicketCounter(Base):
@@ -236,3 +237,77 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None]
     channel_message_id: Mapped[str | None] = mapped_column(String(64))
     error: Mapped[str] = mapped_column(String(300), default="")
+
+
+class Offer(Base):
+    """One copy of a grab offer: to a technician's private chat or to a group."""
+
+    __tablename__ = "offers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    token: Mapped[str] = mapped_column(String(24), unique=True)
+    technician_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    channel: Mapped[str] = mapped_column(String(20))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    round: Mapped[str] = mapped_column(String(10), default="wide")
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    created_at: Mapped[datetime]
+    answered_at: Mapped[datetime | None]
+
+
+class Timer(Base):
+    """A deadline as a row: written with the change that starts it, fired once by the sweep."""
+
+    __tablename__ = "timers"
+    __table_args__ = (Index("ix_timers_pending_due", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    due_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime]
+    fired_at: Mapped[datetime | None]
+
+
+class ActionToken(Base):
+    """An opaque button id for staff actions (assign, job steps), re-authorised on every tap."""
+
+    __tablename__ = "action_tokens"
+
+    token: Mapped[str] = mapped_column(String(24), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    target_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class Invite(Base):
+    """A one-time code that binds a chat to a staff member."""
+
+    __tablename__ = "invites"
+
+    code: Mapped[str] = mapped_column(String(24), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class GroupBinding(Base):
+    """A group chat bound to a purpose: the technicians' group or the supervisors' group."""
+
+    __tablename__ = "group_bindings"
+    __table_args__ = (UniqueConstraint("community", "channel", "purpose"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community: Mapped[str] = mapped_column(String(40))
+    channel: Mapped[str] = mapped_column(String(20))
+    purpose: Mapped[str] = mapped_column(String(20))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    bound_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    bound_at: Mapped[datetime]

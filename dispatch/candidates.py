@@ -1,0 +1,110 @@
+"""Who may take a ticket, best first: on duty, skilled, serving the area, under today's capacity."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, time
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dispatch.lifecycle import HELD
+from dispatch.site import Community
+from dispatch.staff import Role
+from storage.models import Person, Ticket
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A technician with the figures that rank them."""
+
+    person: Person
+    open_jobs: int
+    jobs_today: int
+    last_assigned_at: datetime | None
+
+    @property
+    def full(self) -> bool:
+        """At or over today's capacity."""
+        return self.jobs_today >= self.person.capacity
+
+
+def qualifies(person: Person, community: Community, ticket: Ticket) -> str:
+    """ "" when the technician may take the ticket, else why not (off_duty, skill, area, not_technician)."""
+    if person.role != Role.TECHNICIAN or not person.active:
+        return "not_technician"
+    if person.community and person.community != community.code:
+        return "area"
+    if not person.on_duty:
+        return "off_duty"
+    category = community.category(ticket.category)
+    if category is None or category.skill not in person.skills:
+        return "skill"
+    if person.areas and ticket.area and ticket.area not in person.areas:
+        return "area"
+    return ""
+
+
+def local_midnight(now: datetime, community: Community) -> datetime:
+    """Start of the community's current day, as an aware datetime."""
+    return datetime.combine(now.astimezone(community.timezone).date(), time(0), community.timezone)
+
+
+async def rank(
+    session: AsyncSession, community: Community, ticket: Ticket, now: datetime, *, include_full: bool = False
+) -> list[Candidate]:
+    """Qualified technicians ranked by open workload, then by who has waited longest for a job."""
+    technicians = (
+        (
+            await session.execute(
+                select(Person).where(Person.role == str(Role.TECHNICIAN), Person.active.is_(True))
+            )
+        )
+        .scalars()
+        .all()
+    )
+    people = [p for p in technicians if not qualifies(p, community, ticket)]
+    if not people:
+        return []
+    ids = [p.id for p in people]
+    open_jobs = dict(
+        (
+            await session.execute(
+                select(Ticket.technician_id, func.count())
+                .where(Ticket.technician_id.in_(ids), Ticket.status.in_([str(s) for s in HELD]))
+                .group_by(Ticket.technician_id)
+            )
+        )
+        .tuples()
+        .all()
+    )
+    midnight = local_midnight(now, community)
+    today = dict(
+        (
+            await session.execute(
+                select(Ticket.technician_id, func.count())
+                .where(Ticket.technician_id.in_(ids), Ticket.assigned_at >= midnight)
+                .group_by(Ticket.technician_id)
+            )
+        )
+        .tuples()
+        .all()
+    )
+    last = dict(
+        (
+            await session.execute(
+                select(Ticket.technician_id, func.max(Ticket.assigned_at))
+                .where(Ticket.technician_id.in_(ids))
+                .group_by(Ticket.technician_id)
+            )
+        )
+        .tuples()
+        .all()
+    )
+    ranked = [Candidate(p, open_jobs.get(p.id, 0), today.get(p.id, 0), last.get(p.id)) for p in people]
+    if not include_full:
+        ranked = [c for c in ranked if not c.full]
+    ranked.sort(key=lambda c: (c.open_jobs, c.last_assigned_at or EPOCH, c.person.id))
+    return ranked

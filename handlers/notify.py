@@ -1,0 +1,128 @@
+"""Turn domain notices into messages, each in its reader's language, on the app they used last."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dispatch.notices import Notice
+from dispatch.site import Community, format_duration
+from handlers.context import Services
+from handlers.i18n import Translator
+from handlers.labels import address_label, category_name, status_name, urgency_name
+from handlers.messages import Choice, Outbound
+from storage.models import Person, Ticket
+from storage.repositories import People, Tickets
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class View:
+    """What a template needs: the notice, its ticket, the reader's translator and the community."""
+
+    notice: Notice
+    ticket: Ticket
+    t: Translator
+    community: Community
+    services: Services
+    session: AsyncSession
+
+    @property
+    def lang(self) -> str:
+        """The reader's language."""
+        return self.t.language
+
+    def where(self, *, private: bool = False) -> str:
+        """Address for staff; the room number only in a private message to the holder."""
+        tk = self.ticket
+        if tk.scope == "public":
+            return self.t("Public area: {place}", place=tk.location_text)
+        return address_label(self.community, tk.building, tk.unit, tk.room, self.lang, with_room=private)
+
+    def headline(self) -> str:
+        """Number, category and urgency on one line."""
+        tk = self.ticket
+        return (
+            f"{tk.number} · {category_name(self.community, tk.category, self.lang)} · "
+            f"{urgency_name(self.community, tk.urgency, self.lang)}"
+        )
+
+    def local(self, iso: str) -> str:
+        """A stored ISO time in the community's clock."""
+        return datetime.fromisoformat(iso).astimezone(self.community.timezone).strftime("%m-%d %H:%M")
+
+    async def name(self, person_id: int | None) -> str:
+        """A person's name."""
+        person = await People(self.session).get(person_id) if person_id else None
+        return person.name if person else ""
+
+
+Template = Callable[[View], "Outbound | None"]
+TEMPLATES: dict[str, Callable[[View], object]] = {}
+
+
+def template(kind: str) -> Callable[[Callable[[View], object]], Callable[[View], object]]:
+    """Register the renderer of a notice kind."""
+
+    def register(fn: Callable[[View], object]) -> Callable[[View], object]:
+        TEMPLATES[kind] = fn
+        return fn
+
+    return register
+
+
+async def render(session: AsyncSession, services: Services, notices: list[Notice]) -> list[Outbound]:
+    """Messages for notices, addressed and translated; notices with no reachable reader are logged."""
+    out: list[Outbound] = []
+    people = People(session)
+    for notice in notices:
+        reader = await people.get(notice.person_id) if notice.person_id else None
+        if notice.has_chat:
+            channel, chat_id = notice.channel, notice.chat_id
+        else:
+            identities = await people.identities(notice.person_id) if notice.person_id else []
+            if not identities:
+                log.warning("notice %s for person %s: no chat to reach them", notice.kind, notice.person_id)
+                continue
+            channel, chat_id = identities[0].channel, identities[0].chat_id
+        ticket = await Tickets(session).get(notice.ticket_id) if notice.ticket_id else None
+        if ticket is None:
+            continue
+        community = services.site.community(ticket.community) or services.site.default
+        view = View(notice, ticket, Translator(_language(reader, services)), community, services, session)
+        fn = TEMPLATES.get(notice.kind)
+        if fn is None:
+            log.error("no template for notice %s", notice.kind)
+            continue
+        result = fn(view)
+        if hasattr(result, "__await__"):
+            result = await result
+        if isinstance(result, Outbound):
+            result.channel, result.chat_id = channel, chat_id
+            out.append(result)
+    return out
+
+
+def _language(reader: Person | None, services: Services) -> str:
+    return (reader.language if reader and reader.language else None) or services.default_language
+
+
+def message(text: str, *, choices: list[list[Choice]] | None = None, **kwargs: object) -> Outbound:
+    """An Outbound whose address is filled in by render()."""
+    return Outbound(channel="", chat_id="", text=text, choices=choices or [], **kwargs)  # type: ignore[arg-type]
+
+
+def duration(view: View, attr: str) -> str:
+    """One of the ticket urgency's limits in words."""
+    urgency = view.community.urgency(view.ticket.urgency) or view.community.default_urgency
+    return format_duration(getattr(urgency, attr), view.lang)
+
+
+def status_words(view: View) -> str:
+    """The ticket's status in the reader's language."""
+    return status_name(view.ticket.status, view.t)
