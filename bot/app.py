@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from bot.outbox import Delivery, OutboxSender
 from bot.settings import Settings
+from bot.timers import TimerLoop
 from dispatch.clock import Clock, SystemClock
 from dispatch.site import Site, load_site
 from handlers.context import Services
@@ -32,8 +33,27 @@ class App:
     channels: dict[str, Delivery] = field(default_factory=dict)
 
     async def start(self) -> None:
-        """Bring the database schema up to date."""
+        """Bring the database schema up to date and apply group chats named in settings."""
         await self.db.upgrade()
+        await self._bind_groups_from_settings()
+
+    async def _bind_groups_from_settings(self) -> None:
+        from dispatch import staff
+
+        wanted = {
+            "technicians": self.settings.telegram_technicians_chat_id,
+            "supervisors": self.settings.telegram_supervisors_chat_id,
+        }
+        if not any(wanted.values()):
+            return
+        now = self.services.clock.now()
+        async with self.db.transaction() as session:
+            for community in self.site.communities:
+                for purpose, chat_id in wanted.items():
+                    if chat_id:
+                        await staff.bind_group(
+                            session, community.code, "telegram", purpose, str(chat_id), by=None, now=now
+                        )
 
     async def close(self) -> None:
         """Release the database."""
@@ -59,8 +79,13 @@ def build_app(settings: Settings, *, clock: Clock | None = None, site: Site | No
     return App(settings, db, site, services, router, sender, channels)
 
 
+def timer_loop(app: App) -> TimerLoop:
+    """The interval job that fires due timers."""
+    return TimerLoop(app.db, app.services, app.sender, app.settings.baoxiu_timer_interval)
+
+
 async def run_telegram(app: App) -> None:
-    """Poll Telegram and deliver the outbox until cancelled."""
+    """Poll Telegram, fire timers and deliver the outbox until cancelled."""
     from bot.telegram.app import build_application
     from bot.telegram.delivery import TelegramDelivery
 
@@ -70,6 +95,8 @@ async def run_telegram(app: App) -> None:
     app.services.deep_links["telegram"] = lambda payload: f"https://t.me/{username}?start={payload}"
     app.channels["telegram"] = TelegramDelivery(application.bot, app.services.media)
     sender_task = asyncio.create_task(app.sender.run_forever(app.settings.baoxiu_outbox_interval))
+    timers = timer_loop(app)
+    timers.start()
     try:
         await application.start()
         assert application.updater is not None
@@ -77,6 +104,7 @@ async def run_telegram(app: App) -> None:
         log.info("Telegram bot @%s is polling", username)
         await asyncio.Event().wait()
     finally:
+        timers.stop()
         sender_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await sender_task

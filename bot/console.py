@@ -10,11 +10,16 @@ import asyncio
 import itertools
 import shlex
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
 from bot.app import App
+from bot.timers import TimerLoop
+from dispatch import staff
+from dispatch.demo import seed_demo_staff
 from handlers.messages import Choice, Identity, Inbound, Kind, Outbound, Photo
+from storage.repositories import People
 
 CHANNEL = "console"
 
@@ -22,8 +27,9 @@ CHANNEL = "console"
 class ConsoleDelivery:
     """Prints outbound messages and remembers the latest choices for number input."""
 
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: TextIO, current_chat: Callable[[], str] = lambda: "") -> None:
         self.out = out
+        self.current_chat = current_chat
         self.choices: dict[str, list[Choice]] = {}
         self._ids = itertools.count(1)
 
@@ -34,6 +40,9 @@ class ConsoleDelivery:
                 self._print(f"   ({message.text})")
             return None
         prefix = "🤖 (edited) " if message.kind == "edit" else "🤖 "
+        if message.chat_id != self.current_chat():
+            # Another persona's chat: shown so one terminal can play every role.
+            prefix = f"   → [{message.chat_id.removeprefix('console:')}] " + prefix
         if message.photos:
             prefix += f"[{len(message.photos)} photo(s)] "
         self._print(prefix + message.text.replace("\n", "\n   "))
@@ -59,7 +68,7 @@ class ConsoleChat:
         self.stdin = stdin
         self.stdout = stdout
         self.language = language or app.settings.baoxiu_language
-        self.delivery = ConsoleDelivery(stdout)
+        self.delivery = ConsoleDelivery(stdout, lambda: self.chat_id)
         self.persona = "resident"
         self._session = uuid.uuid4().hex[:8]
         self._events = itertools.count(1)
@@ -73,6 +82,36 @@ class ConsoleChat:
         """The read-eval-print loop; ends at EOF or /quit."""
         self.app.channels[CHANNEL] = self.delivery
         self.stdout.write("Baoxiu console. Type 报修 to report a repair, /help for help, /quit to leave.\n")
+        await self._prepare_staff()
+        timers = TimerLoop(
+            self.app.db, self.app.services, self.app.sender, self.app.settings.baoxiu_timer_interval
+        )
+        timers.start()
+        try:
+            await self._loop()
+        finally:
+            timers.stop()
+
+    async def _prepare_staff(self) -> None:
+        """Demo staff on the demo site; every member of staff gets a console chat so offers show here."""
+        now = self.app.services.clock.now()
+        async with self.app.db.transaction() as session:
+            added = []
+            if self.app.settings.baoxiu_site_file is None:
+                added = await seed_demo_staff(session, now)
+            for person in await staff.listing(session):
+                persona = f"{person.role}:{person.name}"
+                if not await People(session).by_identity(CHANNEL, persona):
+                    await staff.bind_identity(
+                        session, person, CHANNEL, persona, f"console:{persona}", now=now
+                    )
+        if added:
+            self.stdout.write(
+                f"Demo staff added: {', '.join(added)}. Play them with /as technician 张师傅, "
+                "/as supervisor 陈主管, back with /as resident.\n"
+            )
+
+    async def _loop(self) -> None:
         while True:
             line = await asyncio.to_thread(self.stdin.readline)
             if not line:
@@ -82,12 +121,34 @@ class ConsoleChat:
                 break
             if not line.strip():
                 continue
+            if line.strip().startswith("/as"):
+                await self._switch(line.strip()[3:].strip())
+                continue
             inbound = await self.inbound(line)
             if inbound is None:
                 continue
             await self.app.router.handle(inbound)
             while await self.app.sender.run_once():
                 pass
+
+    async def _switch(self, spec: str) -> None:
+        """/as resident | /as technician NAME | /as supervisor NAME (any staff role)."""
+        role, _, name = spec.partition(" ")
+        if role in ("", "resident"):
+            self.persona = "resident"
+            self.stdout.write("   (you are the resident again)\n")
+            return
+        async with self.app.db.transaction() as session:
+            person = await staff.by_name(session, name.strip())
+            if person is None or person.role != staff.parse_role(role):
+                self.stdout.write(f"   (console: no {role} called {name.strip()!r}; see baoxiu staff list)\n")
+                return
+            persona = f"{person.role}:{person.name}"
+            await staff.bind_identity(
+                session, person, CHANNEL, persona, f"console:{persona}", now=self.app.services.clock.now()
+            )
+        self.persona = persona
+        self.stdout.write(f"   (you are now {person.name}, {person.role})\n")
 
     async def inbound(self, line: str) -> Inbound | None:
         """Translate one typed line into an inbound event."""

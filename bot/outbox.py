@@ -54,6 +54,8 @@ class OutboxSender:
         self.clock = clock
         self.batch = batch
         self._wake = asyncio.Event()
+        # One pass at a time in this process, so two passes never pick the same row.
+        self._pass = asyncio.Lock()
         self.last_run_at = clock.now()
 
     def wake(self) -> None:
@@ -62,6 +64,10 @@ class OutboxSender:
 
     async def run_once(self) -> int:
         """Deliver what is due now; return how many rows were delivered."""
+        async with self._pass:
+            return await self._run_once()
+
+    async def _run_once(self) -> int:
         now = self.clock.now()
         self.last_run_at = now
         async with self.db.transaction() as session:

@@ -1,9 +1,4 @@
-"""Catalog tooling: extract msgids from the code, update the .pot/.po files, check the translations.
-
-Run as `python -m handlers.i18n_catalog update` after adding strings, then translate the new
-zh_CN entries; `python -m handlers.i18n_catalog check` (and tests/unit/test_i18n.py) fails until
-every msgid used in the code has a sound Simplified Chinese translation.
-"""
+"""Catalog tooling (`python -m handlers.i18n_catalog update|check`): extract, merge and check translations."""
 
 from __future__ import annotations
 
@@ -70,12 +65,10 @@ def _display_path(path: Path) -> str:
         return path.as_posix()
 
 
-def _calls(path: Path) -> Iterator[tuple[_Call, dict[int, str]]]:
-    """The translation calls in a file, with the file's comments by line.
-
-    The syntax tree, unlike Babel's token scanner, does not mistake a string nested in an argument
-    (`t(d.get("window") or WINDOWS["asap"])`) for a msgid.
-    """
+def _calls(path: Path) -> list[tuple[_Call, dict[int, str]]]:
+    """The translation calls in a file in source order, with the file's comments by line."""
+    # The syntax tree, unlike Babel's token scanner, does not take a string nested in an argument
+    # (`t(d.get("window") or WINDOWS["asap"])`) for a msgid.
     source = path.read_text(encoding="utf-8")
     tree = ast.parse(source, filename=str(path))
     comments = {
@@ -84,13 +77,15 @@ def _calls(path: Path) -> Iterator[tuple[_Call, dict[int, str]]]:
         if token.type == tokenize.COMMENT
     }
     shown = _display_path(path)
+    found = []
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
             continue
         func = node.func
         name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
         if name in KEYWORDS:
-            yield _Call(shown, node.lineno, name, node), comments
+            found.append((_Call(shown, node.lineno, name, node), comments))
+    return sorted(found, key=lambda item: (item[0].lineno, item[0].node.col_offset))
 
 
 def _literal(node: ast.expr) -> str | None:
@@ -125,8 +120,7 @@ def extract(roots: Sequence[Path]) -> Catalog:
     """Collect every translatable string (with its places in the code) under the roots."""
     catalog = Catalog(project="Baoxiu", domain=DOMAIN, charset="utf-8", fuzzy=False)
     for path in _python_files(roots):
-        found = sorted(_calls(path), key=lambda item: (item[0].lineno, item[0].node.col_offset))
-        for call, comments in found:
+        for call, comments in _calls(path):
             message = _msgid(call)
             if not message:
                 continue
