@@ -76,9 +76,7 @@ async def rank(
                 .where(Ticket.technician_id.in_(ids), Ticket.status.in_([str(s) for s in HELD]))
                 .group_by(Ticket.technician_id)
             )
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     midnight = local_midnight(now, community)
     today = dict(
@@ -88,9 +86,7 @@ async def rank(
                 .where(Ticket.technician_id.in_(ids), Ticket.assigned_at >= midnight)
                 .group_by(Ticket.technician_id)
             )
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     last = dict(
         (
@@ -99,9 +95,7 @@ async def rank(
                 .where(Ticket.technician_id.in_(ids))
                 .group_by(Ticket.technician_id)
             )
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     ranked = [Candidate(p, open_jobs.get(p.id, 0), today.get(p.id, 0), last.get(p.id)) for p in people]
     if not include_full:

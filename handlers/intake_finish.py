@@ -9,6 +9,7 @@ from typing import Any
 from dispatch.site import format_duration
 from dispatch.tickets import Draft, submit
 from handlers import intake as flow
+from handlers import intake_named as named
 from handlers.common import after_submit, end_dialog
 from handlers.context import Context
 from handlers.i18n import N_
@@ -34,6 +35,7 @@ EDITABLE = {
     "urgency": N_("Urgency"),
     "photos": N_("Photos"),
     "window": N_("Preferred time"),
+    "technician": N_("Technician (optional)"),
 }
 
 
@@ -227,6 +229,8 @@ def summary_text(ctx: Context, d: dict[str, Any]) -> str:
     ]
     if d.get("voice_ref"):
         lines.append(t("Voice message: attached"))
+    if d.get("named_name"):
+        lines.append(t("Technician you asked for: {name}", name=d["named_name"]))
     return "\n".join(lines)
 
 
@@ -296,6 +300,7 @@ async def _file(ctx: Context) -> None:
         voice_ref=d.get("voice_ref") or "",
         preferred_window=d.get("window") or WINDOWS["asap"],
         photos=list(d.get("photos") or []),
+        named_technician_id=d.get("named_technician"),
     )
     ticket = await submit(ctx.session, community, ctx.person.id, draft, now=ctx.now, language=t.language)
     if draft.scope == "in_unit" and draft.building and draft.unit and draft.room:
@@ -322,6 +327,7 @@ PROMPTS: dict[str, Callable[[Context], Awaitable[None]]] = {
     "urgency": prompt_urgency,
     "photos": prompt_photos,
     "window": prompt_window,
+    "technician": named.prompt_technician,
     "summary": prompt_summary,
     "edit": prompt_edit,
 }
@@ -331,6 +337,7 @@ HANDLERS: dict[str, Callable[[Context, str | None], Awaitable[bool]]] = {
     "urgency": handle_urgency,
     "photos": handle_photos,
     "window": handle_window,
+    "technician": named.handle_technician,
     "summary": handle_summary,
     "edit": handle_edit,
 }

@@ -76,7 +76,9 @@ def harness(db: Database, services: Services, clock: FakeClock) -> Harness:
     return Harness(db, services, clock)
 
 
-def jpeg(width: int = 64, height: int = 48, color: tuple[int, int, int] = (200, 30, 30), exif: bool = False) -> bytes:
+def jpeg(
+    width: int = 64, height: int = 48, color: tuple[int, int, int] = (200, 30, 30), exif: bool = False
+) -> bytes:
     """A small JPEG, optionally with GPS EXIF."""
     image = Image.new("RGB", (width, height), color)
     buffer = io.BytesIO()

@@ -58,7 +58,9 @@ class RecordingDelivery:
             return edit_target
         message_id = str(next(self._ids))
         keyboard = message.reply_keyboard.value if message.reply_keyboard else None
-        shown = Delivered(message.chat_id, message.text, flat, message_id, message.kind, keyboard, message.photos)
+        shown = Delivered(
+            message.chat_id, message.text, flat, message_id, message.kind, keyboard, message.photos
+        )
         self.messages.append(shown)
         self.by_id[message_id] = shown
         return message_id
@@ -109,7 +111,9 @@ class Harness:
         """The user types a message (a command when it starts with /)."""
         if text.startswith("/"):
             head, _, args = text[1:].partition(" ")
-            return await self.deliver(self.inbound(user, Kind.COMMAND, command=head, args=args, text=text, **fields))
+            return await self.deliver(
+                self.inbound(user, Kind.COMMAND, command=head, args=args, text=text, **fields)
+            )
         return await self.deliver(self.inbound(user, Kind.TEXT, text=text, **fields))
 
     def last(self, user: str) -> Delivered:
@@ -146,3 +150,32 @@ class Harness:
     async def send(self, user: str, kind: Kind, **fields: Any) -> list[Delivered]:
         """Any other kind of event."""
         return await self.deliver(self.inbound(user, kind, **fields))
+
+
+async def add_staff(
+    h: Harness,
+    name: str,
+    role: str = "technician",
+    *,
+    user: str | None = None,
+    skills: tuple[str, ...] = ("plumbing_electric",),
+    areas: tuple[str, ...] = (),
+    capacity: int = 8,
+    language: str = "en",
+) -> int:
+    """Register a member of staff reachable in the test channel as `user` (default: their name)."""
+    from dispatch import staff
+
+    async with h.db.transaction() as session:
+        person = await staff.add(
+            session,
+            role=staff.parse_role(role),
+            name=name,
+            now=h.clock.now(),
+            skills=skills if role == "technician" else (),
+            areas=areas,
+            capacity=capacity,
+        )
+        person.language = language
+        await staff.bind_identity(session, person, CHANNEL, user or name, user or name, now=h.clock.now())
+        return person.id

@@ -42,7 +42,9 @@ def postgres_url(request: pytest.FixtureRequest) -> str:
         _run_in_thread(_create(name))
     except (OSError, asyncpg.PostgresError) as exc:
         if _in_ci():
-            raise RuntimeError(f"PostgreSQL is required under CI but unreachable at {ADMIN_DSN}: {exc}") from exc
+            raise RuntimeError(
+                f"PostgreSQL is required under CI but unreachable at {ADMIN_DSN}: {exc}"
+            ) from exc
         pytest.skip(f"PostgreSQL not reachable at {ADMIN_DSN} ({exc}); set BAOXIU_TEST_POSTGRES to run these")
     request.addfinalizer(lambda: _run_in_thread(_drop(name)))
     base = ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)

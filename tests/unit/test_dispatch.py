@@ -1,0 +1,301 @@
+"""Dispatch with a fake clock: ranking, the grab, assignment, every rung of the ladder, timers."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from dispatch import staff
+from storage.models import Offer, Ticket, TicketEvent, Timer
+from tests.harness import Harness, add_staff
+from tests.unit.test_intake import file_ticket
+
+R = "resident"
+
+
+async def ticket(h: Harness) -> Ticket:
+    async with h.db.transaction() as s:
+        return (await s.execute(select(Ticket).order_by(Ticket.id.desc()))).scalars().first()  # type: ignore[return-value]
+
+
+async def events(h: Harness) -> list[str]:
+    async with h.db.transaction() as s:
+        return [e.kind for e in (await s.execute(select(TicketEvent).order_by(TicketEvent.id))).scalars()]
+
+
+async def pending_timers(h: Harness) -> dict[str, int]:
+    async with h.db.transaction() as s:
+        rows = (await s.execute(select(Timer).where(Timer.status == "pending"))).scalars().all()
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.kind] = counts.get(row.kind, 0) + 1
+    return counts
+
+
+async def tick(h: Harness, minutes: float) -> None:
+    from handlers.sweep import sweep_all
+
+    h.clock.advance(timedelta(minutes=minutes))
+    await sweep_all(h.db, h.services)
+    await h.flush()
+
+
+async def test_offers_reach_only_qualified_on_duty_technicians(harness: Harness) -> None:
+    h = harness
+    await add_staff(h, "Zhang", skills=("plumbing_electric",))
+    await add_staff(h, "Li", skills=("hvac",))
+    await add_staff(h, "Wang", skills=("plumbing_electric",), areas=("south",))
+    off = await add_staff(h, "Zhao", skills=("plumbing_electric",))
+    async with h.db.transaction() as s:
+        person = await s.get(staff.Person, off)  # type: ignore[attr-defined]
+        assert person is not None
+        await staff.set_duty(s, person, False, h.clock.now())
+    await file_ticket(h, R, photos=0)  # building 1 is in the north area, plumbing
+    offered = [m for m in h.delivery.messages if "New job" in m.text]
+    assert [m.chat_id for m in offered] == ["Zhang"]
+    assert "1203" not in offered[0].text and "13812345678" not in offered[0].text
+    assert (await ticket(h)).status == "offered"
+
+
+async def test_ranking_prefers_lighter_load_then_longest_wait(harness: Harness) -> None:
+    from dispatch.candidates import rank
+
+    h = harness
+    await add_staff(h, "A")
+    await add_staff(h, "B")
+    await file_ticket(h, "r1", photos=0)
+    await h.tap("B", "Accept")
+    await file_ticket(h, "r2", photos=0)
+    async with h.db.transaction() as s:
+        tk = (await s.execute(select(Ticket).where(Ticket.number.like("%0002")))).scalar_one()
+        ranked = await rank(s, h.services.site.default, tk, h.clock.now())
+    assert [c.person.name for c in ranked] == ["A", "B"]
+    assert [c.open_jobs for c in ranked] == [0, 1]
+
+
+async def test_grab_gives_details_in_private_and_edits_other_copies(harness: Harness) -> None:
+    h = harness
+    await add_staff(h, "Zhang")
+    await add_staff(h, "Li")
+    await file_ticket(h, R, photos=1)
+    zhang_accept = h.find_choice("Zhang", "Accept").data
+    await h.tap("Li", "Accept")
+    zhang_offer, li_offer = h.delivery.chat("Zhang")[0], h.delivery.chat("Li")[0]
+    assert "taken by Li" in zhang_offer.text and zhang_offer.choices == []
+    assert "You took" in li_offer.text and li_offer.choices == []
+    details = h.delivery.chat("Li")[-1]
+    assert "13812345678" in details.text and "1203" in details.text and len(details.photos) == 1
+    assert "Li" in h.last(R).text and "taken your request" in h.last(R).text
+    shown = len(h.delivery.messages)
+    await h.tap_data("Zhang", zhang_accept)
+    assert len(h.delivery.messages) == shown
+    assert h.delivery.answers[-1][1] == "Already taken by Li."
+    tk = await ticket(h)
+    assert tk.status == "assigned"
+    assert await pending_timers(h) == {"contact": 1, "arrival": 1, "stall": 1, "same_day": 1}
+    assert (await events(h))[-2:] == ["offered", "taken"]
+
+
+async def test_taps_from_people_who_may_not_grab_change_nothing(harness: Harness) -> None:
+    h = harness
+    await add_staff(h, "Zhang")
+    await add_staff(h, "Hvac", skills=("hvac",))
+    await file_ticket(h, R, photos=0)
+    accept = h.find_choice("Zhang", "Accept").data
+    for user, answer in [
+        (R, "Sorry, I couldn't read that button."),  # a resident replaying a technician's button
+        ("Hvac", "Sorry, I couldn't read that button."),
+        ("Zhang", ""),
+    ]:
+        if not answer:
+            break
+        await h.tap_data(user, accept)
+        assert h.delivery.answers[-1][1] == answer
+    await h.tap_data("Zhang", "o:forged-token:a")
+    assert h.delivery.answers[-1][1] == "Sorry, I couldn't read that button."
+    async with h.db.transaction() as s:
+        person = await staff.by_name(s, "Zhang")
+        assert person is not None
+        await staff.set_duty(s, person, False, h.clock.now())
+    await h.tap_data("Zhang", accept)
+    assert h.delivery.answers[-1][1] == "You are off duty. Send /onduty first."
+    assert (await ticket(h)).technician_id is None
+
+
+async def test_group_offer_needs_a_skilled_technician(harness: Harness) -> None:
+    h = harness
+    await add_staff(h, "Zhang")
+    await add_staff(h, "Boss", "supervisor")
+    await h.say("Boss", "/bindgroup technicians", chat_id="-100", chat_type="group")
+    assert "job offers" in h.delivery.chat("-100")[-1].text
+    await file_ticket(h, R, photos=0)
+    group_offer = h.delivery.chat("-100")[-1]
+    # Groups read the community's default language, Chinese.
+    assert "新工单" in group_offer.text and "1203" not in group_offer.text and "138" not in group_offer.text
+    assert group_offer.labels() == ["✋ 抢单"]
+    accept = group_offer.choices[0].data
+    await h.tap_data("stranger", accept, chat_id="-100", chat_type="group")
+    assert h.delivery.answers[-1][1] == "Only registered technicians can take jobs."
+    await h.tap_data("Zhang", accept, chat_id="-100", chat_type="group")
+    assert "Zhang" in group_offer.text and group_offer.choices == [] and group_offer.edits == 1
+    assert (await ticket(h)).status == "assigned"
+    # The copy in Zhang's private chat was edited too.
+    assert "You took" in h.delivery.chat("Zhang")[0].text
+
+
+async def test_named_technician_gets_it_alone_then_everyone(harness: Harness) -> None:
+    h = harness
+    await add_staff(h, "Zhang")
+    await add_staff(h, "Li")
+    await add_staff(h, "Boss", "supervisor")
+    await h.say(R, "报修")
+    for step in ("My home", "Building 1", "Unit 1"):
+        await h.tap(R, step)
+    for text in ("1203", "13812345678", "卧室插座没电了"):
+        await h.say(R, text)
+    if "check" in h.last(R).text:
+        await h.tap(R, "still need")
+    for step in ("Yes", "Skip", "As soon", "Edit", "Technician"):
+        await h.tap(R, step)
+    assert h.last(R).labels() == ["No preference", "Li", "Zhang"]
+    await h.tap(R, "Li")
+    assert "Technician you asked for: Li" in h.last(R).text
+    await h.tap(R, "Confirm")
+    assert h.delivery.chat("Zhang") == [] and "New job" in h.delivery.chat("Li")[-1].text
+    await tick(h, 5)  # normal urgency: 5 minute window for Li alone, then everyone
+    assert "New job" in h.delivery.chat("Zhang")[-1].text
+    assert h.delivery.chat("Boss") == []
+    assert "widened" in await events(h)
+    await tick(h, 5)
+    assert "Nobody has taken" in h.delivery.chat("Boss")[-1].text
+
+
+async def test_escalation_ladder_fires_each_rung_once(harness: Harness) -> None:
+    h = harness
+    await add_staff(h, "Zhang")
+    await add_staff(h, "Boss", "supervisor", areas=("north",))
+    await add_staff(h, "South boss", "supervisor", areas=("south",))
+    await add_staff(h, "Chief", "manager")
+    await file_ticket(h, R, photos=0)  # emergency: grab 3m, manager 10m
+    await tick(h, 2.9)
+    assert h.delivery.chat("Boss") == []
+    await tick(h, 0.2)
+    ping = h.delivery.chat("Boss")[-1]
+    assert "Nobody has taken" in ping.text and "BX-20261123-0001" in ping.text
+    assert ping.labels() == ["Zhang (0 open)"]
+    assert h.delivery.chat("South boss") == []
+    await tick(h, 5)
+    assert len(h.delivery.chat("Boss")) == 1 and h.delivery.chat("Chief") == []
+    await tick(h, 5.1)
+    assert "still has no technician" in h.delivery.chat("Chief")[-1].text
+    await tick(h, 60)
+    assert len(h.delivery.chat("Boss")) == 1 and len(h.delivery.chat("Chief")) == 1
+    # One tap on the supervisor's button assigns it.
+    await h.tap("Boss", "Zhang")
+    assert "now with Zhang" in h.last("Boss").text
+    tk = await ticket(h)
+    assert tk.status == "assigned" and tk.technician_id is not None
+    assert [e for e in await events(h) if e == "escalated"] == ["escalated", "escalated"]
+
+
+async def test_chases_after_assignment_and_cancelled_by_progress(harness: Harness) -> None:
+    h = harness
+    await add_staff(h, "Zhang")
+    await add_staff(h, "Boss", "supervisor")
+    await file_ticket(h, R, photos=0)  # emergency: contact 10m, arrival 20m, stall 1h
+    await h.tap("Zhang", "Accept")
+    await tick(h, 10.5)
+    assert "has not contacted" in h.delivery.chat("Boss")[-1].text
+    await tick(h, 10)
+    assert "not on site" in h.delivery.chat("Boss")[-1].text
+    assert "running late" in h.last(R).text
+    await tick(h, 40)
+    assert "No progress" in h.delivery.chat("Boss")[-1].text
+    count = len(h.delivery.chat("Boss"))
+    await tick(h, 120)
+    assert (
+        len(h.delivery.chat("Boss")) == count + 0 or "not finished today" in h.delivery.chat("Boss")[-1].text
+    )
+
+
+async def test_everyone_full_queues_honestly_and_retries_next_morning(harness: Harness) -> None:
+    h = harness
+    await add_staff(h, "Zhang", capacity=1)
+    await add_staff(h, "Boss", "supervisor")
+    await file_ticket(h, "r1", photos=0)
+    await h.tap("Zhang", "Accept")
+    await file_ticket(h, "r2", photos=0)
+    assert "fully booked" in h.last("r2").text
+    assert "Queued" in h.last("Boss").text
+    await h.say("Boss", "/queue")
+    assert "BX-20261123-0002" in h.last("Boss").text
+    await tick(h, 24 * 60)  # next morning: offered again (Zhang has a fresh day)
+    assert "New job BX-20261123-0002" in h.delivery.chat("Zhang")[-1].text
+
+
+async def test_assign_by_text_asks_to_confirm_an_off_duty_technician(harness: Harness) -> None:
+    h = harness
+    await add_staff(h, "Zhang")
+    await add_staff(h, "Li")
+    await add_staff(h, "Boss", "supervisor")
+    await file_ticket(h, R, photos=0)
+    await h.say("Boss", "/assign BX-20261123-0001 Nobody")
+    assert "no technician called Nobody" in h.last("Boss").text
+    await h.say("Li", "/offduty")
+    await h.say("Boss", "/assign BX-20261123-0001 Li")
+    assert "off duty" in h.last("Boss").text
+    await h.tap("Boss", "Yes, assign")
+    assert "now with Li" in h.last("Boss").text
+    assert "was assigned to Li" in h.delivery.chat("Zhang")[0].text
+    await h.say("Boss", "/reassign BX-20261123-0001 Zhang")
+    assert "now with Zhang" in h.last("Boss").text
+    assert "reassigned to Zhang" in h.last("Li").text
+    assert "passed to Zhang" in h.last(R).text
+    await h.say(R, "/assign BX-20261123-0001 Zhang")
+    assert "for supervisors" in h.last(R).text
+
+
+async def test_invite_binds_once_and_expires(harness: Harness) -> None:
+    h = harness
+    async with h.db.transaction() as s:
+        person = await staff.add(
+            s, role=staff.Role.TECHNICIAN, name="New", now=h.clock.now(), skills=["hvac"]
+        )
+        code = (await staff.invite(s, person, h.clock.now())).code
+        stale = (await staff.invite(s, person, h.clock.now() - timedelta(days=4))).code
+    await h.say("tg1", f"/start inv_{code}")
+    assert "Welcome, New" in h.last("tg1").text
+    await h.say("tg2", f"/bind {code}")
+    assert "already been used" in h.last("tg2").text
+    await h.say("tg3", f"/bind {stale}")
+    assert "expired" in h.last("tg3").text
+    await h.say("tg3", "/bind nonsense")
+    assert "don't know that invite" in h.last("tg3").text
+    await h.say("tg1", "/offduty")
+    assert "off duty" in h.last("tg1").text
+
+
+async def test_timers_due_during_downtime_fire_once_after_restart(harness: Harness) -> None:
+    from tests.harness import Harness as NewHarness
+
+    h = harness
+    await add_staff(h, "Zhang")
+    await add_staff(h, "Boss", "supervisor")
+    await file_ticket(h, R, photos=0)
+    h.clock.advance(timedelta(hours=3))  # the bot was down for three hours
+    restarted = NewHarness(h.db, h.services, h.clock)
+    restarted.delivery = h.delivery
+    restarted.sender.channels["test"] = h.delivery
+    from handlers.sweep import sweep_all
+
+    # The overdue grab window fires at once; the manager's window starts from the supervisor's ping,
+    # so the supervisor gets a real chance before the manager is woken.
+    assert await sweep_all(h.db, h.services) == 1
+    await restarted.flush()
+    assert len([m for m in h.delivery.chat("Boss") if "Nobody has taken" in m.text]) == 1
+    assert "180 min" in h.delivery.chat("Boss")[-1].text
+    assert await sweep_all(h.db, h.services) == 0
+    await tick(restarted, 10)
+    assert await sweep_all(h.db, h.services) == 0
+    assert len([m for m in h.delivery.chat("Boss") if "Nobody has taken" in m.text]) == 1
