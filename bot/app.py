@@ -84,32 +84,58 @@ def timer_loop(app: App) -> TimerLoop:
     return TimerLoop(app.db, app.services, app.sender, app.settings.baoxiu_timer_interval)
 
 
-async def run_telegram(app: App) -> None:
-    """Poll Telegram, fire timers and deliver the outbox until cancelled."""
-    from bot.telegram.app import build_application
-    from bot.telegram.delivery import TelegramDelivery
+class TelegramRunner:
+    """The Telegram channel of one process: PTB polling plus the outbox sender."""
 
-    application = build_application(app.settings, app.router)
-    await application.initialize()
-    username = application.bot.username
-    app.services.deep_links["telegram"] = lambda payload: f"https://t.me/{username}?start={payload}"
-    app.channels["telegram"] = TelegramDelivery(application.bot, app.services.media)
-    sender_task = asyncio.create_task(app.sender.run_forever(app.settings.baoxiu_outbox_interval))
-    timers = timer_loop(app)
-    timers.start()
-    try:
+    def __init__(self, app: App, *, sender_interval: float | None = None) -> None:
+        from bot.telegram.app import build_application
+
+        self.app = app
+        self.application = build_application(app.settings, app.router)
+        self.sender_interval = sender_interval or app.settings.baoxiu_outbox_interval
+        self._sender_task: asyncio.Task[None] | None = None
+
+    async def start(self, *, poll_interval: float = 0.0, long_poll: int = 10) -> None:
+        """Connect, start delivering, start polling."""
+        from bot.telegram.app import publish_commands
+        from bot.telegram.delivery import TelegramDelivery
+
+        application = self.application
+        await application.initialize()
+        await publish_commands(application.bot)
+        username = application.bot.username
+        self.app.services.deep_links["telegram"] = lambda payload: f"https://t.me/{username}?start={payload}"
+        self.app.channels["telegram"] = TelegramDelivery(application.bot, self.app.services.media)
+        self._sender_task = asyncio.create_task(self.app.sender.run_forever(self.sender_interval))
         await application.start()
         assert application.updater is not None
-        await application.updater.start_polling(drop_pending_updates=False)
+        await application.updater.start_polling(
+            poll_interval=poll_interval, timeout=long_poll, drop_pending_updates=False
+        )
         log.info("Telegram bot @%s is polling", username)
-        await asyncio.Event().wait()
-    finally:
-        timers.stop()
-        sender_task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sender_task
+
+    async def stop(self) -> None:
+        """Stop polling and delivering; what is left in the outbox waits for the next start."""
+        application = self.application
         if application.updater is not None and application.updater.running:
             await application.updater.stop()
         if application.running:
             await application.stop()
+        if self._sender_task is not None:
+            self._sender_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sender_task
         await application.shutdown()
+
+
+async def run_telegram(app: App) -> None:
+    """Poll Telegram, fire timers and deliver the outbox until cancelled."""
+    runner = TelegramRunner(app)
+    timers = timer_loop(app)
+    await runner.start()
+    timers.start()
+    try:
+        await asyncio.Event().wait()
+    finally:
+        timers.stop()
+        await runner.stop()

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from telegram import BotCommand, Update
+from telegram import Bot, BotCommand, Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
 from bot.settings import Settings
 from bot.telegram.inbound import to_inbound
+from bot.telegram.processor import PerChatUpdateProcessor
 from handlers.i18n import N_, Translator
 from handlers.router import Router
 
@@ -31,7 +32,7 @@ def build_application(settings: Settings, router: Router) -> Application:  # typ
         .token(settings.telegram_bot_token.get_secret_value())
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_file_base_url)
-        .post_init(_post_init)
+        .concurrent_updates(PerChatUpdateProcessor())
         .build()
     )
     max_bytes = settings.baoxiu_max_photo_mb * 1024 * 1024
@@ -45,9 +46,9 @@ def build_application(settings: Settings, router: Router) -> Application:  # typ
     return app
 
 
-async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
-    """Publish the command list in both languages."""
-    for language, code in (("en", None), ("zh_CN", "zh")):
+async def publish_commands(bot: Bot) -> None:
+    """The command menu in both languages (English for everyone else)."""
+    for language, code in (("en", None), ("en", "en"), ("zh_CN", "zh")):
         t = Translator(language)
         commands = [BotCommand(name, t(desc)) for name, desc in RESIDENT_COMMANDS]
-        await app.bot.set_my_commands(commands, language_code=code)
+        await bot.set_my_commands(commands, language_code=code)
