@@ -96,7 +96,7 @@ async def test_bad_inputs_get_polite_answers_and_change_nothing(tgbot: TgBot) ->
     server.push_sticker(U)
     await tgbot.reply(U, count, expect="Stickers")
     count = len(server.sent_to(U))
-    server.push_edited_message(U, 1, "changed")
+    server.push_edited_message(U, server.last_user_message_id(U), "/repair again")
     await tgbot.reply(U, count, expect="not edits")
     # Intake asked for in a group: a link to the private chat, never a phone question.
     group = await tgbot.say(U, "/repair", expect="privately", chat_id=-1009, chat_type="supergroup")

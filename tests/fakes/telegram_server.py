@@ -374,6 +374,13 @@ class FakeTelegramServer(FakeBotApi):
         self._user_messages[message_id] = edited
         return self.push_update({"edited_message": edited})
 
+    def last_user_message_id(self, user_id: int) -> int:
+        """The id of the newest message this user sent (for edits and replies)."""
+        ids = [mid for mid, m in self._user_messages.items() if m["from"]["id"] == user_id]
+        if not ids:
+            raise KeyError(f"user {user_id} sent no message")
+        return max(ids)
+
     def push_callback(self, user_id: int, message_id: int, data: str, *, chat_id: int | None = None) -> int:
         """Queue a callback_query for an inline button under the bot's message `message_id`."""
         sent = self.messages.get(message_id)
