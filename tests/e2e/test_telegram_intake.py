@@ -90,7 +90,9 @@ async def test_bad_inputs_get_polite_answers_and_change_nothing(tgbot: TgBot) ->
     count = len(server.sent_to(U))
     server.push_callback(U, current.message_id, forged)
     await tgbot.reply(U, count, expect="Which building?")
-    await server.wait_for(lambda: any("couldn't read" in (a.get("text") or "") for a in server.callback_answers))
+    await server.wait_for(
+        lambda: any("couldn't read" in (a.get("text") or "") for a in server.callback_answers)
+    )
     # A sticker and an edited message.
     count = len(server.sent_to(U))
     server.push_sticker(U)

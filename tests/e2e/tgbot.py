@@ -74,7 +74,7 @@ class TgBot:
     async def tap(
         self, user: int, label: str, expect: str | None = None, *, chat: int | None = None
     ) -> SentMessage:
-        """Tap the newest button whose label contains `label` in the user's chat; wait for the next message."""
+        """Tap the newest button with `label` in the user's chat; wait for the next message."""
         chat_id = chat or user
         message = self.newest_with_button(chat_id, label)
         count = len(self.server.sent_to(chat_id))
@@ -91,7 +91,7 @@ class TgBot:
         )
 
     async def reply(
-        self, chat_id: int, after: int, expect: str | None = None, timeout: float = 10
+        self, chat_id: int, after: int, expect: str | None = None, wait: float = 10
     ) -> SentMessage:
         """Wait for a new message in the chat after the first `after` ones (containing `expect`)."""
 
@@ -103,7 +103,7 @@ class TgBot:
 
         await self.server.wait_for(
             lambda: found() is not None,
-            timeout=timeout,
+            timeout=wait,
             message=f"no reply{' with ' + repr(expect) if expect else ''} in chat {chat_id}",
         )
         result = found()

@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from dispatch import staff
-from storage.models import Offer, Ticket, TicketEvent, Timer
+from storage.models import Ticket, TicketEvent, Timer
 from tests.harness import Harness, add_staff
 from tests.unit.test_intake import file_ticket
 
