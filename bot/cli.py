@@ -31,7 +31,9 @@ def command(name: str) -> Callable[[Command], Command]:
 def parser() -> argparse.ArgumentParser:
     """All subcommands and their flags."""
     p = argparse.ArgumentParser(prog="baoxiu", description="Baoxiu repair-request bot")
-    p.add_argument("--log-level", default="INFO")
+    p.add_argument(
+        "--log-level", default=None, help="DEBUG, INFO, WARNING ... (default INFO; WARNING in the console)"
+    )
     sub = p.add_subparsers(dest="cmd", required=True)
     run = sub.add_parser("run", help="start every configured channel (console demo when none)")
     run.add_argument("--log-json", action="store_true", help="structured JSON logs")

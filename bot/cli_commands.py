@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 
 from bot.app import App, run_telegram
@@ -16,6 +17,8 @@ from storage.repositories import Tickets
 async def run(app: App, args: argparse.Namespace) -> int:
     """Start every configured channel; with none, the console demo."""
     if app.settings.has_telegram:
+        if args.log_level is None:
+            logging.getLogger().setLevel(logging.INFO)
         await run_telegram(app)
         return 0
     print(
