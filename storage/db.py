@@ -74,7 +74,7 @@ class Database:
             yield session
 
     async def upgrade(self) -> None:
-        """Apply every Alembic migration up to head."""
+        """Apply every Alembic migration (every branch head: features may add their own branches)."""
         async with self.engine.begin() as conn:
             await conn.run_sync(_upgrade)
 
@@ -93,7 +93,7 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 def _upgrade(connection: Connection) -> None:
-    command.upgrade(alembic_config(connection), "head")
+    command.upgrade(alembic_config(connection), "heads")
 
 
 def current_revision(connection: Connection) -> str | None:

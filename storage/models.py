@@ -147,6 +147,54 @@ class Ticket(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     assigned_at: Mapped[datetime | None]
+    # When each status was last entered (status -> ISO time); the event log has the full history.
+    stamps: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    arrival_code: Mapped[str] = mapped_column(String(8), default="")
+    code_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    contacted_at: Mapped[datetime | None]
+    appointment_at: Mapped[datetime | None]
+    appointment_moves: Mapped[int] = mapped_column(Integer, default=0)
+    eta_at: Mapped[datetime | None]
+    hold_reason: Mapped[str] = mapped_column(String(40), default="")
+    hold_until: Mapped[datetime | None]
+    fee_cents: Mapped[int] = mapped_column(Integer, default=0)
+    labour_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    materials: Mapped[str] = mapped_column(Text, default="")
+    customer_materials: Mapped[str] = mapped_column(Text, default="")
+    fixed: Mapped[bool | None]
+    rating: Mapped[int | None]
+    comment: Mapped[str] = mapped_column(Text, default="")
+
+
+class Quote(Base):
+    """A price for paid work (有偿服务); the resident approves or declines before work goes on."""
+
+    __tablename__ = "quotes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    items: Mapped[list[str]] = mapped_column(default=list)
+    total_cents: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    created_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]
+    reason: Mapped[str] = mapped_column(String(200), default="")
+
+
+class FollowUp(Base):
+    """A follow-up (回访) task for customer service and its recorded outcome."""
+
+    __tablename__ = "followups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(10), default="open", index=True)
+    created_at: Mapped[datetime]
+    done_at: Mapped[datetime | None]
+    done_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    outcome: Mapped[str] = mapped_column(String(20), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
 
 
 class TicketCounter(Base):
