@@ -165,12 +165,44 @@ async def _chase(s: AsyncSession, t: Ticket, timer: Timer, now: datetime, n: Not
 
 
 async def _requeue(s: AsyncSession, c: Community, t: Ticket, timer: Timer, now: datetime, n: Notices) -> str:
-    if t.status != Status.SUBMITTED or t.technician_id is not None:
+    if t.status not in UNASSIGNED or t.technician_id is not None:
         return "moot"
     return await dispatch_ticket(s, c, t, now, n)
 
 
+async def _hold_end(s: AsyncSession, c: Community, t: Ticket, timer: Timer, now: datetime, n: Notices) -> str:
+    if t.status != Status.ON_HOLD:
+        return "moot"
+    if t.technician_id is not None:
+        n.person("hold_over_technician", t.id, t.technician_id)
+    return await _chase(s, t, timer, now, n, "chase_hold")
+
+
+async def _confirm_remind(
+    s: AsyncSession, c: Community, t: Ticket, timer: Timer, now: datetime, n: Notices
+) -> str:
+    if t.status != Status.COMPLETED:
+        return "moot"
+    n.person("confirm_reminder", t.id, t.resident_id)
+    log(s, t, "confirm_reminded", now=now, actor_id=None)
+    return "reminded"
+
+
+async def _confirm_timeout(
+    s: AsyncSession, c: Community, t: Ticket, timer: Timer, now: datetime, n: Notices
+) -> str:
+    from dispatch.closing import open_followup
+
+    if t.status != Status.COMPLETED:
+        return "moot"
+    await open_followup(s, t, "silent", now, n)
+    return "followup"
+
+
 _HANDLERS = {
+    timers.HOLD_END: _hold_end,
+    timers.CONFIRM_REMIND: _confirm_remind,
+    timers.CONFIRM_TIMEOUT: _confirm_timeout,
     timers.GRAB: _grab,
     timers.MANAGER: _manager,
     timers.CONTACT: _contact,

@@ -157,6 +157,7 @@ async def transition(
     )
     ticket.status = str(to)
     ticket.updated_at = now
+    ticket.stamps = {**(ticket.stamps or {}), str(to): now.isoformat()}
     session.add(event)
     return event
 

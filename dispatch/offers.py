@@ -36,10 +36,16 @@ class Outcome:
 
 
 async def dispatch_ticket(
-    session: AsyncSession, community: Community, ticket: Ticket, now: datetime, notices: Notices
+    session: AsyncSession,
+    community: Community,
+    ticket: Ticket,
+    now: datetime,
+    notices: Notices,
+    *,
+    exclude: int | None = None,
 ) -> str:
     """Offer a submitted ticket: to a named technician alone first, else to every candidate; or queue it."""
-    candidates = await rank(session, community, ticket, now)
+    candidates = [c for c in await rank(session, community, ticket, now) if c.person.id != exclude]
     named = next((c for c in candidates if c.person.id == ticket.named_technician_id), None)
     urgency = community.urgency(ticket.urgency) or community.default_urgency
     if named is not None:
@@ -204,6 +210,7 @@ async def _take(session: AsyncSession, ticket: Ticket, technician: Person, now: 
     if result.rowcount != 1:  # type: ignore[attr-defined]
         return False
     await session.refresh(ticket)
+    ticket.stamps = {**(ticket.stamps or {}), str(Status.ASSIGNED): now.isoformat()}
     return True
 
 
@@ -349,20 +356,16 @@ async def on_assigned(
     reassigned: bool = False,
 ) -> None:
     """Start the holder's deadlines and tell the technician and the resident."""
+    from dispatch.jobs import new_code
+
     urgency = community.urgency(ticket.urgency) or community.default_urgency
-    await timers.cancel(
-        session,
-        ticket.id,
-        [
-            timers.GRAB,
-            timers.MANAGER,
-            timers.REQUEUE,
-            timers.CONTACT,
-            timers.ARRIVAL,
-            timers.STALL,
-            timers.SAME_DAY,
-        ],
-    )
+    await timers.cancel(session, ticket.id, [timers.GRAB, timers.MANAGER, timers.REQUEUE, *timers.JOB_TIMERS])
+    # A fresh arrival code per holder: a code read out to a previous technician proves nothing.
+    ticket.arrival_code = new_code()
+    ticket.code_attempts = 0
+    ticket.contacted_at = None
+    ticket.appointment_at = None
+    ticket.appointment_moves = 0
     timers.start(session, ticket.id, timers.CONTACT, now + urgency.contact, now=now, technician=technician.id)
     if not urgency.is_default:
         timers.start(
@@ -373,6 +376,11 @@ async def on_assigned(
         session, ticket.id, timers.SAME_DAY, timers.end_of_local_day(now, community.timezone), now=now
     )
     notices.person("job_details", ticket.id, technician.id)
+    notices.person("job_card", ticket.id, technician.id)
     notices.person(
-        "reassigned" if reassigned else "assigned", ticket.id, ticket.resident_id, technician=technician.name
+        "reassigned" if reassigned else "assigned",
+        ticket.id,
+        ticket.resident_id,
+        technician=technician.name,
+        code=ticket.arrival_code,
     )

@@ -19,6 +19,10 @@ ARRIVAL = "arrival"  # urgent work: technician must be on site
 STALL = "stall"  # no progress since dispatch
 SAME_DAY = "same_day"  # not finished the day it was dispatched: customer service
 REQUEUE = "requeue"  # everyone was full: offer again at the next slot
+HOLD_END = "hold_end"  # the expected date of a hold has passed
+CONFIRM_REMIND = "confirm_remind"  # the resident hasn't confirmed the repair: a reminder
+CONFIRM_TIMEOUT = "confirm_timeout"  # still no answer: a follow-up task for customer service
+JOB_TIMERS = (CONTACT, ARRIVAL, STALL, SAME_DAY, HOLD_END)
 END_OF_DAY = time(20, 0)
 NEXT_SLOT = time(8, 30)
 
