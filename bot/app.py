@@ -72,6 +72,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None, site: Site | No
         media=media,
         default_language=settings.baoxiu_language,
         max_photos=settings.baoxiu_max_photos,
+        policy=settings.policy(),
     )
     channels: dict[str, Delivery] = {}
     sender = OutboxSender(db, channels, clock)

@@ -10,6 +10,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from dispatch.policy import Policy
+
 
 class SettingsError(Exception):
     """A setting is missing or malformed; the message names it."""
@@ -31,6 +33,11 @@ class Settings(BaseSettings):
     baoxiu_media_dir: Path = Path("./data/media")
     baoxiu_max_photo_mb: int = Field(default=10, ge=1, le=50)
     baoxiu_max_photos: int = Field(default=9, ge=0, le=20)
+    baoxiu_confirm_reminder: str = "4h"
+    baoxiu_confirm_timeout: str = "24h"
+    baoxiu_unhappy_rating: int = Field(default=2, ge=1, le=4)
+    baoxiu_min_after_photos: int = Field(default=1, ge=0, le=9)
+    baoxiu_code_tries: int = Field(default=5, ge=1, le=20)
     baoxiu_outbox_interval: float = Field(default=1.0, gt=0, le=60)
     baoxiu_timer_interval: float = Field(default=1.0, gt=0, le=60)
 
@@ -43,6 +50,14 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_path_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("baoxiu_confirm_reminder", "baoxiu_confirm_timeout")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        from dispatch.site import parse_duration
+
+        parse_duration(value)
+        return value
 
     @field_validator("database_url")
     @classmethod
@@ -62,6 +77,18 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value
+
+    def policy(self) -> Policy:
+        """Closure rules from these settings."""
+        from dispatch.site import parse_duration
+
+        return Policy(
+            confirm_reminder=parse_duration(self.baoxiu_confirm_reminder),
+            confirm_timeout=parse_duration(self.baoxiu_confirm_timeout),
+            unhappy_rating=self.baoxiu_unhappy_rating,
+            min_after_photos=self.baoxiu_min_after_photos,
+            code_tries=self.baoxiu_code_tries,
+        )
 
     @property
     def has_telegram(self) -> bool:

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.clock import Clock
+from dispatch.policy import Policy
 from dispatch.site import Community, Site
 from handlers.i18n import Translator
 from handlers.messages import Choice, Inbound, Outbound, ReplyKeyboard
@@ -28,6 +29,7 @@ class Services:
     media: MediaStore
     default_language: str = "zh_CN"
     max_photos: int = 9
+    policy: Policy = field(default_factory=Policy)
     # Per channel: how to link a group member to a private chat with the bot (None when unknown).
     deep_links: dict[str, Callable[[str], str | None]] = field(default_factory=dict)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dispatch.notices import Notices
 from dispatch.offers import dispatch_ticket
-from handlers import notices_dispatch  # noqa: F401  (registers templates)
+from handlers import job_card, notices_closure, notices_dispatch  # noqa: F401  (register templates)
 from handlers.common import on_submitted
 from handlers.context import Context
 from handlers.notify import render

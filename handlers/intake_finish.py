@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -15,8 +14,8 @@ from handlers.context import Context
 from handlers.i18n import N_
 from handlers.labels import address_label, category_name, display, urgency_name
 from handlers.messages import Kind
+from handlers.photos import store_inbound_photo
 from handlers.validate import clean_text
-from storage.media import MediaError
 from storage.repositories import Addresses
 
 WINDOWS = {
@@ -128,30 +127,18 @@ async def prompt_photos(ctx: Context) -> None:
 
 async def take_photo(ctx: Context, *, quiet: bool = False) -> bool:
     """Check, clean and store the inbound photo into the draft; reply on any problem."""
-    t, photo, limit = ctx.t, ctx.inbound.photo, ctx.services.max_photos
+    t, limit = ctx.t, ctx.services.max_photos
     photos: list[str] = list(flow.draft(ctx).get("photos") or [])
     if len(photos) >= limit:
         ctx.reply(
             t("You have already sent {n} photos, the most one request can take. Tap Done to go on.", n=limit)
         )
         return False
-    max_mb = ctx.services.media.max_bytes // (1024 * 1024)
-    if photo is None or photo.data is None:
-        if photo is not None and photo.problem == "unavailable":
-            ctx.reply(t("I couldn't download that photo. Please send it again."))
-        else:
-            ctx.reply(t("That photo is too large (over {mb} MB). Please send a smaller one.", mb=max_mb))
+    sha = await store_inbound_photo(ctx)
+    if sha is None:
         return False
-    try:
-        stored = await asyncio.to_thread(ctx.services.media.put_image, photo.data)
-    except MediaError as exc:
-        if exc.reason == "too_large":
-            ctx.reply(t("That photo is too large (over {mb} MB). Please send a smaller one.", mb=max_mb))
-        else:
-            ctx.reply(t("That file isn't a picture I can open. Please send a photo (JPEG or PNG)."))
-        return False
-    if stored.sha256 not in photos:
-        photos.append(stored.sha256)
+    if sha not in photos:
+        photos.append(sha)
     flow.save(ctx, {"photos": photos})
     return True
 

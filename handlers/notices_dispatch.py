@@ -74,20 +74,6 @@ async def job_details(v: View) -> Outbound:
     return message("\n".join(lines), photos=photos[:9], important=True)
 
 
-@template("assigned")
-def assigned(v: View) -> Outbound:
-    """The resident hears who is coming."""
-    return message(
-        v.t(
-            "Good news: {technician} has taken your request {number} and will contact you within {limit}.",
-            technician=v.notice.data["technician"],
-            number=v.ticket.number,
-            limit=duration(v, "contact"),
-        ),
-        important=True,
-    )
-
-
 @template("reassigned")
 def reassigned(v: View) -> Outbound:
     """The resident hears about a change of technician."""

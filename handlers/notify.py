@@ -31,6 +31,9 @@ class View:
     community: Community
     services: Services
     session: AsyncSession
+    channel: str = ""
+    chat_id: str = ""
+    reader: Person | None = None
 
     @property
     def lang(self) -> str:
@@ -94,7 +97,17 @@ async def render(session: AsyncSession, services: Services, notices: list[Notice
         if ticket is None:
             continue
         community = services.site.community(ticket.community) or services.site.default
-        view = View(notice, ticket, Translator(_language(reader, services)), community, services, session)
+        view = View(
+            notice,
+            ticket,
+            Translator(_language(reader, services)),
+            community,
+            services,
+            session,
+            channel,
+            chat_id,
+            reader,
+        )
         fn = TEMPLATES.get(notice.kind)
         if fn is None:
             log.error("no template for notice %s", notice.kind)
@@ -115,6 +128,37 @@ def _language(reader: Person | None, services: Services) -> str:
 def message(text: str, *, choices: list[list[Choice]] | None = None, **kwargs: object) -> Outbound:
     """An Outbound whose address is filled in by render()."""
     return Outbound(channel="", chat_id="", text=text, choices=choices or [], **kwargs)  # type: ignore[arg-type]
+
+
+async def in_place(view: View, ref: str, message_: Outbound) -> Outbound:
+    """Edit the chat's earlier message with this ref when there is one, else send it with the ref."""
+    from sqlalchemy import select
+
+    from storage.models import OutboxMessage
+
+    stmt = (
+        select(OutboxMessage.id)
+        .where(
+            OutboxMessage.channel == view.channel,
+            OutboxMessage.chat_id == view.chat_id,
+            OutboxMessage.ref == ref,
+            OutboxMessage.status.in_(["pending", "sent"]),
+        )
+        .limit(1)
+    )
+    if (await view.session.execute(stmt)).first() is not None:
+        message_.edit_ref = ref
+    else:
+        message_.ref = ref
+    return message_
+
+
+def local_time(view: View, iso_or_dt: object) -> str:
+    """A time in the community's clock, as 11-24 14:00."""
+    when = datetime.fromisoformat(iso_or_dt) if isinstance(iso_or_dt, str) else iso_or_dt
+    if not isinstance(when, datetime):
+        return ""
+    return when.astimezone(view.community.timezone).strftime("%m-%d %H:%M")
 
 
 def duration(view: View, attr: str) -> str:

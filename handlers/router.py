@@ -281,4 +281,4 @@ async def _group(ctx: Context) -> None:
 
 
 # Staff dialogs register their commands, buttons and group handlers on import.
-from handlers import supervisor, technician  # noqa: E402, F401
+from handlers import job_steps, resident_ticket, staff_views, supervisor, technician  # noqa: E402, F401

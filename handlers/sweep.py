@@ -6,7 +6,7 @@ import logging
 
 from dispatch import escalation, timers
 from dispatch.notices import Notices
-from handlers import notices_dispatch  # noqa: F401  (registers templates)
+from handlers import dispatching  # noqa: F401  (registers every template)
 from handlers.context import Services
 from handlers.notify import render
 from handlers.router import write_outbox

@@ -84,9 +84,12 @@ async def test_grab_gives_details_in_private_and_edits_other_copies(harness: Har
     zhang_offer, li_offer = h.delivery.chat("Zhang")[0], h.delivery.chat("Li")[0]
     assert "taken by Li" in zhang_offer.text and zhang_offer.choices == []
     assert "You took" in li_offer.text and li_offer.choices == []
-    details = h.delivery.chat("Li")[-1]
+    details, card = h.delivery.chat("Li")[-2:]
+    assert "Job BX-20261123-0001" in card.text and "📞 Contacted" in card.labels()
     assert "13812345678" in details.text and "1203" in details.text and len(details.photos) == 1
-    assert "Li" in h.last(R).text and "taken your request" in h.last(R).text
+    told = h.last(R)
+    assert "Li" in told.text and "taken your request" in told.text and "verification code" in told.text
+    assert told.labels() == ["The technician is here"]
     shown = len(h.delivery.messages)
     await h.tap_data("Zhang", zhang_accept)
     assert len(h.delivery.messages) == shown

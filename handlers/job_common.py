@@ -1,0 +1,59 @@
+"""What every job step shares: refusing politely, finding the held ticket, finishing a step."""
+
+from __future__ import annotations
+
+from dispatch.jobs import JobRefused
+from dispatch.notices import Notices
+from handlers.common import end_dialog
+from handlers.context import Context
+from handlers.dispatching import emit
+from handlers.i18n import N_
+from handlers.labels import status_name
+from storage.models import Ticket
+
+REFUSALS = {
+    "not_holder": N_("This job is no longer yours."),
+    "status": N_("That step isn't possible now (the job is {status})."),
+    "past": N_("That time has already passed. Please pick a later one."),
+    "too_many_moves": N_("The appointment has already been moved {n} times. Please ask the supervisor."),
+    "wrong_code": N_("That code is not right. {left} tries left."),
+    "code_locked": N_(
+        "Too many wrong codes; the supervisor has been told. Ask the resident to tap "
+        "“The technician is here” in their chat."
+    ),
+    "quote_format": N_(
+        "I couldn't read the line “{line}”. Write one item per line: name and amount, "
+        "for example 换水龙头 80."
+    ),
+    "quote_amount": N_("The amount in “{line}” is not plausible: each must be above 0 and at most ¥50,000."),
+    "quote_pending": N_("The resident hasn't answered the last quote yet."),
+    "photos": N_("Please send at least {n} photo(s) of the finished work."),
+    "numbers": N_("Those numbers don't look right; please check them."),
+    "eta": N_("Please choose an arrival time."),
+    "reason": N_("Please choose a reason."),
+}
+
+
+def refuse(ctx: Context, exc: JobRefused) -> None:
+    """Tell the technician why a step was refused, in their language."""
+    values = dict(exc.values)
+    if "status" in values:
+        values["status"] = status_name(str(values["status"]), ctx.t)
+    ctx.reply(ctx.t(REFUSALS.get(exc.reason, N_("That step isn't possible now.")), **values))
+
+
+async def held_ticket(ctx: Context, ticket_id: int) -> Ticket | None:
+    """The ticket if this person still holds it."""
+    ticket = await ctx.session.get(Ticket, ticket_id, populate_existing=True)
+    if ticket is None or ticket.technician_id != ctx.person.id:
+        ctx.reply(ctx.t("This job is no longer yours."))
+        return None
+    return ticket
+
+
+async def after_step(ctx: Context, ticket: Ticket, notices: Notices, done: str) -> None:
+    """Confirm to the technician, refresh the card, send what the step caused."""
+    end_dialog(ctx)
+    notices.person("job_card", ticket.id, ctx.person.id)
+    ctx.reply(done)
+    await emit(ctx, notices)

@@ -1,0 +1,82 @@
+"""A ticket's event log in plain words, for residents and staff."""
+
+from __future__ import annotations
+
+from handlers.context import Context
+from handlers.i18n import N_
+from handlers.job_card import HOLD_NAMES
+from handlers.notices_closure import REASONS
+from storage.models import Ticket
+from storage.repositories import People, Tickets
+
+WORDS = {
+    "submitted": N_("Request filed"),
+    "offered": N_("Sent to technicians"),
+    "queued": N_("Queued: every technician was fully booked"),
+    "widened": N_("Offered to more technicians"),
+    "taken": N_("{actor} took the job"),
+    "assigned": N_("Assigned by {actor}"),
+    "reassigned": N_("Passed to another technician by {actor}"),
+    "escalated": N_("The supervisor was asked to assign it"),
+    "contacted": N_("{actor} contacted you"),
+    "appointment_set": N_("Appointment set"),
+    "appointment_moved": N_("Appointment moved ({reason})"),
+    "en_route": N_("{actor} set off"),
+    "arrived": N_("Technician arrived"),
+    "in_progress": N_("Work started"),
+    "on_hold": N_("On hold ({reason})"),
+    "resumed": N_("Work resumed"),
+    "quoted": N_("Quote sent"),
+    "quote_approved": N_("Quote approved"),
+    "quote_declined": N_("Quote declined"),
+    "completed": N_("Work completed"),
+    "confirmed": N_("You confirmed it is fixed"),
+    "rated": N_("Rated {rating}/5"),
+    "rework": N_("Sent back for rework ({reason})"),
+    "followed_up": N_("Customer service followed up"),
+    "closed": N_("Closed"),
+    "cancelled": N_("Cancelled ({reason})"),
+    "handed_back": N_("Handed back by {actor} ({reason})"),
+    "resident_note": N_("You added a note"),
+    "resident_photo": N_("You added a photo"),
+}
+STAFF_ONLY = {
+    "escalated",
+    "wrong_code",
+    "chase_contact",
+    "chase_arrival",
+    "chase_stall",
+    "unfinished_today",
+    "declined",
+    "followup_opened",
+    "confirm_reminded",
+    "commented",
+}
+
+
+async def timeline(ctx: Context, ticket: Ticket, *, staff: bool = False) -> list[str]:
+    """One line per event: local time and what happened."""
+    community = ctx.services.site.community(ticket.community) or ctx.community
+    people = People(ctx.session)
+    lines = []
+    for event in await Tickets(ctx.session).events(ticket.id):
+        if event.kind in STAFF_ONLY and not staff:
+            continue
+        words = WORDS.get(event.kind)
+        when = event.at.astimezone(community.timezone).strftime("%m-%d %H:%M")
+        if words is None:
+            if staff:
+                lines.append(f"{when}  {event.kind}")
+            continue
+        actor = await people.get(event.actor_id) if event.actor_id else None
+        reason = str(event.data.get("reason", ""))
+        lines.append(
+            f"{when}  "
+            + ctx.t(
+                words,
+                actor=actor.name if actor else "—",
+                reason=ctx.t(REASONS.get(reason) or HOLD_NAMES.get(reason, reason)) if reason else "—",
+                rating=event.data.get("rating", ""),
+            )
+        )
+    return lines
