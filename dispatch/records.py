@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Ticket
+from storage.models import FollowUp, Quote, Ticket
 from storage.repositories import People, Tickets
 
 
@@ -39,7 +41,7 @@ async def full_record(session: AsyncSession, ticket: Ticket) -> dict[str, Any]:
             names[person_id] = person.name if person else f"#{person_id}"
         return names[person_id]
 
-    events = [
+    events: list[dict[str, Any]] = [
         {
             "at": e.at.isoformat(),
             "kind": e.kind,
@@ -71,5 +73,36 @@ async def full_record(session: AsyncSession, ticket: Ticket) -> dict[str, Any]:
             {"sha256": p.sha256, "stage": p.stage, "added_at": p.added_at.isoformat()}
             for p in await repo.photos(ticket.id)
         ],
+        "appointment_at": ticket.appointment_at.isoformat() if ticket.appointment_at else None,
+        "appointment_moves": ticket.appointment_moves,
+        "work": {
+            "materials": ticket.materials,
+            "customer_materials": ticket.customer_materials,
+            "labour_minutes": ticket.labour_minutes,
+            "fee_cents": ticket.fee_cents,
+        },
+        "quotes": [
+            {"items": q.items, "total_cents": q.total_cents, "status": q.status, "reason": q.reason}
+            for q in await _rows(session, Quote, ticket.id)
+        ],
+        "confirmation": {"fixed": ticket.fixed, "rating": ticket.rating, "comment": ticket.comment},
+        "followups": [
+            {
+                "reason": f.reason,
+                "status": f.status,
+                "outcome": f.outcome,
+                "note": f.note,
+                "done_at": f.done_at.isoformat() if f.done_at else None,
+            }
+            for f in await _rows(session, FollowUp, ticket.id)
+        ],
+        # 100% follow-up: the resident's own rating, or customer service's recorded call.
+        "followed_up": any(e["kind"] == "followed_up" or e["data"].get("followup") for e in events),
+        "stamps": ticket.stamps,
         "events": events,
     }
+
+
+async def _rows(session: AsyncSession, model: type[Quote] | type[FollowUp], ticket_id: int) -> Sequence[Any]:
+    stmt = select(model).where(model.ticket_id == ticket_id).order_by(model.id)
+    return (await session.execute(stmt)).scalars().all()

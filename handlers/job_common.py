@@ -55,5 +55,6 @@ async def after_step(ctx: Context, ticket: Ticket, notices: Notices, done: str) 
     """Confirm to the technician, refresh the card, send what the step caused."""
     end_dialog(ctx)
     notices.person("job_card", ticket.id, ctx.person.id)
-    ctx.reply(done)
+    # The card is updated before the confirmation, so it is current by the time the technician reads it.
     await emit(ctx, notices)
+    ctx.reply(done)

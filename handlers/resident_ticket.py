@@ -108,7 +108,7 @@ async def _act(ctx: Context, ticket: Ticket, verb: str, arg: str, notices: Notic
         await closing.confirm_fixed(ctx.session, ticket, ctx.person, arg == "yes", ctx.now, notices)
         if arg == "yes":
             token = await token_for(ctx.session, "resident", ticket.id, ctx.person.id, ctx.now)
-            stars = [[Choice(f"r:{token}:rate:{n}", "⭐" * n)] for n in range(5, 0, -1)]
+            stars = [[Choice(f"r:{token}:rate:{n}", f"{'⭐' * n} {n}")] for n in range(5, 0, -1)]
             ctx.reply(t("Glad it's fixed! How would you rate the service?"), stars)
         else:
             ctx.reply(
