@@ -146,6 +146,10 @@ async def _act(ctx: Context, ticket: Ticket, verb: str, arg: str, notices: Notic
             t("Why do you decline the quote?"), [(k, t(v)) for k, v in DECLINE_REASONS.items()], columns=1
         )
     elif verb == "cx":
+        from dispatch.lifecycle import allowed
+
+        if not allowed(ticket.status, "cancelled"):
+            raise JobRefused("status", status=ticket.status)
         ctx.conv.dialog, ctx.conv.step, ctx.conv.data = DIALOG, "cancel", {"ticket": ticket.id}
         options = [(k, t(REASONS[k])) for k in closing.CANCEL_REASONS]
         ctx.ask(
