@@ -223,6 +223,7 @@ async def _resume(ctx: Context, value: str | None) -> None:
 
 DIALOGS["resume"] = _resume
 DIALOGS[resident.MENU] = resident.handle_menu
+DIALOGS[resident.ATTACH] = resident.attach_step
 
 
 async def _bad_button(ctx: Context, problem: str) -> None:
