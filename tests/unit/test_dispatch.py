@@ -202,10 +202,11 @@ async def test_escalation_ladder_fires_each_rung_once(harness: Harness) -> None:
     assert [e for e in await events(h) if e == "escalated"] == ["escalated", "escalated"]
 
 
-async def test_chases_after_assignment_and_cancelled_by_progress(harness: Harness) -> None:
+async def test_chases_after_assignment_each_once(harness: Harness) -> None:
     h = harness
     await add_staff(h, "Zhang")
     await add_staff(h, "Boss", "supervisor")
+    await add_staff(h, "Zhou", "cs")
     await file_ticket(h, R, photos=0)  # emergency: contact 10m, arrival 20m, stall 1h
     await h.tap("Zhang", "Accept")
     await tick(h, 10.5)
@@ -215,11 +216,29 @@ async def test_chases_after_assignment_and_cancelled_by_progress(harness: Harnes
     assert "running late" in h.last(R).text
     await tick(h, 40)
     assert "No progress" in h.delivery.chat("Boss")[-1].text
-    count = len(h.delivery.chat("Boss"))
-    await tick(h, 120)
-    assert (
-        len(h.delivery.chat("Boss")) == count + 0 or "not finished today" in h.delivery.chat("Boss")[-1].text
-    )
+    assert len(h.delivery.chat("Boss")) == 3
+    await tick(h, 11 * 60)  # past 20:00 in Shanghai: not finished the same day
+    assert "not finished today" in h.delivery.chat("Boss")[-1].text
+    assert "not finished today" in h.delivery.chat("Zhou")[-1].text
+    await tick(h, 24 * 60)
+    assert len(h.delivery.chat("Boss")) == 4 and len(h.delivery.chat("Zhou")) == 1
+
+
+async def test_progress_cancels_the_timers_it_makes_moot(harness: Harness) -> None:
+    h = harness
+    await add_staff(h, "Zhang")
+    await add_staff(h, "Boss", "supervisor")
+    await file_ticket(h, R, photos=0)
+    await h.tap("Zhang", "Accept")
+    await h.tap("Zhang", "Contacted")
+    assert "contact" not in await pending_timers(h)
+    async with h.db.transaction() as s:
+        code = (await s.execute(select(Ticket.arrival_code))).scalar_one()
+    await h.tap("Zhang", "Arrived")
+    await h.say("Zhang", code)
+    assert set(await pending_timers(h)) == {"stall", "same_day"}
+    await tick(h, 30)
+    assert h.delivery.chat("Boss") == []
 
 
 async def test_everyone_full_queues_honestly_and_retries_next_morning(harness: Harness) -> None:
