@@ -287,10 +287,9 @@ async def assign(
     if ticket.status not in UNASSIGNED:
         return Outcome("closed", ticket)
     why = qualifies(technician, community, ticket)
-    if why == "not_technician":
-        return Outcome(why, ticket)
-    if why and not force:
-        return Outcome("confirm_" + why, ticket)
+    refusal = _needs_confirmation(why, force, ticket)
+    if refusal is not None:
+        return refusal
     before = ticket.status
     if not await _take(session, ticket, technician, now):
         return Outcome("taken", ticket, await _holder_name(session, ticket))
@@ -308,6 +307,15 @@ async def assign(
     await _close_offers(session, ticket, technician, now, notices, how="assigned")
     await on_assigned(session, community, ticket, technician, now, notices)
     return Outcome("", ticket)
+
+
+def _needs_confirmation(why: str, force: bool, ticket: Ticket) -> Outcome | None:
+    """Not a technician: refused; off duty, wrong skill or area: the supervisor confirms first."""
+    if why == "not_technician":
+        return Outcome(why, ticket)
+    if why and not force:
+        return Outcome("confirm_" + why, ticket)
+    return None
 
 
 async def reassign(
@@ -330,11 +338,9 @@ async def reassign(
         return Outcome("closed", ticket)
     if ticket.technician_id == technician.id:
         return Outcome("same", ticket, technician.name)
-    why = qualifies(technician, community, ticket)
-    if why == "not_technician":
-        return Outcome(why, ticket)
-    if why and not force:
-        return Outcome("confirm_" + why, ticket)
+    refusal = _needs_confirmation(qualifies(technician, community, ticket), force, ticket)
+    if refusal is not None:
+        return refusal
     previous = ticket.technician_id
     ticket.technician_id = technician.id
     ticket.assigned_at = now

@@ -67,15 +67,30 @@ def _overseer(ctx: Context) -> bool:
     return False
 
 
+async def _ticket_from_args(ctx: Context) -> Ticket | None:
+    """The ticket named in the command's argument, or a polite reply and None."""
+    number = ctx.inbound.args.strip()
+    ticket = await Tickets(ctx.session).by_number(number) if number else None
+    if ticket is None:
+        ctx.reply(ctx.t("There is no request {number}.", number=number[:40] or "—"))
+    return ticket
+
+
+async def _ticket_from_args(ctx: Context) -> Ticket | None:
+    """The ticket named in the command's argument, or a polite reply and None."""
+    number = ctx.inbound.args.strip()
+    ticket = await Tickets(ctx.session).by_number(number) if number else None
+    if ticket is None:
+        ctx.reply(ctx.t("There is no request {number}.", number=number[:40] or "—"))
+    return ticket
+
+
 async def ticket_command(ctx: Context) -> None:
     """/ticket NUMBER: the full record and event log."""
     if not _overseer(ctx):
         return
-    ticket = (
-        await Tickets(ctx.session).by_number(ctx.inbound.args.strip()) if ctx.inbound.args.strip() else None
-    )
+    ticket = await _ticket_from_args(ctx)
     if ticket is None:
-        ctx.reply(ctx.t("There is no request {number}.", number=ctx.inbound.args.strip()[:40] or "—"))
         return
     community = ctx.services.site.community(ticket.community) or ctx.community
     from handlers.labels import address_label
@@ -141,11 +156,8 @@ async def reopen_command(ctx: Context) -> None:
     """/reopen NUMBER: rework by the same technician."""
     if not _overseer(ctx):
         return
-    ticket = (
-        await Tickets(ctx.session).by_number(ctx.inbound.args.strip()) if ctx.inbound.args.strip() else None
-    )
+    ticket = await _ticket_from_args(ctx)
     if ticket is None:
-        ctx.reply(ctx.t("There is no request {number}.", number=ctx.inbound.args.strip()[:40] or "—"))
         return
     notices = Notices()
     try:
