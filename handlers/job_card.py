@@ -1,4 +1,25 @@
-"""The technician's job card: one message per held job, edited in place, with only the steps valid now."""
+"""The technician's job card: one message per held job, edited in place, with only the steps valid now.
+
+```mermaid
+stateDiagram-v2
+    assigned --> scheduled: Set appointment (time; a move needs a reason, at most 3)
+    assigned --> en_route: On my way (ETA)
+    scheduled --> en_route: On my way (ETA)
+    assigned --> on_site: Arrived (resident's code)
+    scheduled --> on_site: Arrived (resident's code)
+    en_route --> on_site: Arrived (resident's code)
+    on_site --> in_progress: Start work
+    on_site --> on_hold: On hold (reason, expected date)
+    in_progress --> on_hold: On hold
+    on_hold --> in_progress: Resume
+    on_site --> completed: Complete (photos, materials, labour, fee)
+    in_progress --> completed: Complete
+    assigned --> offered: Hand back (reason)
+    on_hold --> offered: Hand back
+    rework --> on_site: Arrived (new code)
+```
+Quote (paid work) is available on site and in progress; it waits for the resident's approval.
+"""
 
 from __future__ import annotations
 
