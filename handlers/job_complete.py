@@ -112,7 +112,8 @@ async def step_materials(ctx: Context, ticket: Ticket, value: str | None) -> Non
     }
     ctx.conv.step = "c_customer"
     ctx.ask(
-        ctx.t("Did the resident supply any of the materials?"), [("no", ctx.t("No")), ("yes", ctx.t("Yes"))]
+        ctx.t("Did the resident supply any of the materials?"),
+        [("no", ctx.t("No, none")), ("yes", ctx.t("Yes"))],
     )
 
 
@@ -131,7 +132,7 @@ async def step_customer(ctx: Context, ticket: Ticket, value: str | None) -> None
         if value != "no":
             ctx.ask(
                 ctx.t("Did the resident supply any of the materials?"),
-                [("no", ctx.t("No")), ("yes", ctx.t("Yes"))],
+                [("no", ctx.t("No, none")), ("yes", ctx.t("Yes"))],
             )
             return
         ctx.conv.data = {**ctx.conv.data, "customer": ""}

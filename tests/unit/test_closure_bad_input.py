@@ -112,7 +112,7 @@ async def test_rating_outside_one_to_five_and_cancel_after_completion(harness: H
     await h.photo(T, jpeg())
     await h.tap(T, "Done")
     await h.tap(T, "None")
-    await h.tap(T, "No")
+    await h.tap(T, "No, none")
     await h.tap(T, "30 min")
     await h.tap(T, "No charge")
     assert (await ticket(h)).status == "completed"
