@@ -204,5 +204,5 @@ async def test_cancelled_journey(tgbot: TgBot) -> None:
     rec = await record(bot, number)
     assert rec["status"] == "cancelled" and kinds(rec)[-1] == "cancelled"
     assert rec["events"][-1]["data"]["reason"] == "fixed_myself"
-    other = await bot.say(RESIDENT + 1, f"/status {number}", expect="no request numbered")
+    other = await bot.say(RESIDENT + 1, f"/status {number}", expect="no request numbered", language_code="en")
     assert number in other.content
