@@ -88,7 +88,12 @@ async def job_card(v: View) -> Outbound:
             rows[-1].append(choice)
     elif tk.technician_id != (v.reader.id if v.reader else None):
         lines.append(t("This job is no longer yours."))
-    return await in_place(v, card_ref(tk.id), message("\n".join(lines), choices=rows))
+    card = message("\n".join(lines), choices=rows)
+    if v.notice.data.get("fresh"):
+        # /jobs: a new card at the bottom of the chat; later edits go to this newest copy.
+        card.ref = card_ref(tk.id)
+        return card
+    return await in_place(v, card_ref(tk.id), card)
 
 
 HOLD_NAMES = {

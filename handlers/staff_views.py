@@ -56,7 +56,7 @@ async def jobs_command(ctx: Context) -> None:
     ctx.reply("\n".join([ctx.t("Your open jobs:"), *(_line(ctx, tk) for tk in tickets)]))
     notices = Notices()
     for ticket in tickets:
-        notices.person("job_card", ticket.id, ctx.person.id)
+        notices.person("job_card", ticket.id, ctx.person.id, fresh=True)
     await emit(ctx, notices)
 
 
