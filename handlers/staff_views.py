@@ -76,15 +76,6 @@ async def _ticket_from_args(ctx: Context) -> Ticket | None:
     return ticket
 
 
-async def _ticket_from_args(ctx: Context) -> Ticket | None:
-    """The ticket named in the command's argument, or a polite reply and None."""
-    number = ctx.inbound.args.strip()
-    ticket = await Tickets(ctx.session).by_number(number) if number else None
-    if ticket is None:
-        ctx.reply(ctx.t("There is no request {number}.", number=number[:40] or "—"))
-    return ticket
-
-
 async def ticket_command(ctx: Context) -> None:
     """/ticket NUMBER: the full record and event log."""
     if not _overseer(ctx):
