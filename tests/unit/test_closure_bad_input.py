@@ -1,4 +1,4 @@
-"""Bad input after a job is held: other people's jobs, steps out of order, codes, quotes, ratings, stale cards."""
+"""Bad input on a held job: other people's jobs, steps out of order, codes, quotes, ratings, stale cards."""
 
 from __future__ import annotations
 
@@ -86,8 +86,12 @@ async def test_absurd_quotes_are_refused_and_only_the_resident_may_approve(harne
     await h.tap(T, "Arrived")
     await h.say(T, tk.arrival_code)
     await h.tap(T, "Quote")
-    for bad, words in (("tap -80", "not plausible"), ("tap 99999999", "not plausible"), ("tap", "couldn't read"),
-                       ("tap abc", "couldn't read")):
+    for bad, words in (
+        ("tap -80", "not plausible"),
+        ("tap 99999999", "not plausible"),
+        ("tap", "couldn't read"),
+        ("tap abc", "couldn't read"),
+    ):
         await h.say(T, bad)
         assert words in h.last(T).text, bad
     await h.say(T, "New tap 80\nLabour 50")
