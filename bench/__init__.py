@@ -1,0 +1,1 @@
+"""Baoxiu's benchmark suite: `python -m bench` (see bench/README.md)."""

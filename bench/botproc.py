@@ -1,0 +1,227 @@
+"""One bot process for the bench: ours (build_app, TelegramRunner, timer loop) or a bare PTB echo bot."""
+
+# Started by bench/bot.py as `python -m bench.botproc MODE DB_URL API_URL FILE_URL MEDIA_DIR`; it prints one
+# JSON line when ready, then answers JSON commands on stdin: stats, feed (residents through the router), quit.
+# With BENCH_PROFILE=path it writes a cProfile of its whole life there.
+
+from __future__ import annotations
+
+import asyncio
+import cProfile
+import gc
+import json
+import logging
+import os
+import resource
+import sys
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+TOKEN = "123456:BENCH-TOKEN"
+
+
+class Counter(logging.Handler):
+    """Counts warnings and errors so the bench can tell a run that limped from one that worked."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.warnings = 0
+        self.errors = 0
+        self.first: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Count one record; keep the first few errors' text."""
+        if record.levelno >= logging.ERROR:
+            self.errors += 1
+            if len(self.first) < 5:
+                self.first.append(self.format(record)[:600])
+        else:
+            self.warnings += 1
+
+
+def memory() -> dict[str, float]:
+    """Current and peak resident set size in bytes (from /proc) and CPU seconds used so far."""
+    values = {}
+    with open("/proc/self/status", encoding="utf-8") as status:
+        for line in status:
+            if line.startswith(("VmRSS:", "VmHWM:")):
+                values[line.split(":")[0]] = int(line.split()[1]) * 1024
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return {
+        "rss": values.get("VmRSS", 0),
+        "hwm": values.get("VmHWM", 0),
+        "cpu": usage.ru_utime + usage.ru_stime,
+    }
+
+
+SQL = {"statements": 0, "commits": 0}
+
+
+def count_sql(engine: Any) -> None:
+    """Count statements and commits: how much database work one update costs."""
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _statement(*args: Any) -> None:
+        SQL["statements"] += 1
+
+    @event.listens_for(engine, "commit")
+    def _commit(*args: Any) -> None:
+        SQL["commits"] += 1
+
+
+def say(payload: dict[str, Any]) -> None:
+    """One JSON line to the parent."""
+    sys.stdout.write(json.dumps(payload) + "\n")
+    sys.stdout.flush()
+
+
+async def start_ours(db_url: str, api: str, files: str, media: str) -> tuple[Any, Any]:
+    """Our bot as `baoxiu run` starts it: migrations, polling, the outbox sender and the timer sweep."""
+    from bot.app import TelegramRunner, build_app, timer_loop
+    from bot.settings import load_settings
+
+    settings = load_settings(
+        telegram_bot_token=TOKEN,
+        telegram_api_base_url=api,
+        telegram_file_base_url=files,
+        database_url=db_url,
+        baoxiu_media_dir=media,
+    )
+    app = build_app(settings)
+    count_sql(app.db.engine.sync_engine)
+    await app.start()
+    runner = TelegramRunner(app)
+    await runner.start(poll_interval=0.0, long_poll=10)
+    timers = timer_loop(app)
+    timers.start()
+    return app, (runner, timers)
+
+
+async def start_echo(api: str, files: str) -> Any:
+    """The framework's floor: PTB polling and answering every message with one sendMessage."""
+    from telegram import Update
+    from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
+
+    application = (
+        ApplicationBuilder().token(TOKEN).base_url(api).base_file_url(files).concurrent_updates(64).build()
+    )
+
+    async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.effective_chat is not None and update.effective_message is not None
+        await context.bot.send_message(update.effective_chat.id, update.effective_message.text or "echo")
+
+    application.add_handler(MessageHandler(filters.ALL, echo))
+    await application.initialize()
+    await application.start()
+    assert application.updater is not None
+    await application.updater.start_polling(poll_interval=0.0, timeout=10)
+    return application
+
+
+async def feed(
+    app: Any, first: int, count: int, concurrency: int, steps: int, channel: str
+) -> dict[str, Any]:
+    """Residents `first`.. send /repair, then tap My home, Building 1 (`steps` in all): left mid-dialog."""
+    from handlers.messages import Identity, Inbound, Kind
+
+    gate = asyncio.Semaphore(concurrency)
+
+    def event(user: int, step: int, kind: Kind, **fields: Any) -> Inbound:
+        return Inbound(
+            identity=Identity(channel, str(user)),
+            chat_id=str(user),
+            kind=kind,
+            event_id=f"bulk-{user}-{step}",
+            at=datetime.now(UTC),
+            display_name=f"Resident {user}",
+            language_code="en",
+            **fields,
+        )
+
+    def choice(result: Any, label: str) -> str:
+        for message in result.outbound:
+            for row in message.choices:
+                for c in row:
+                    if label in c.label:
+                        return str(c.data)
+        raise RuntimeError(f"no button {label!r} in {[m.text for m in result.outbound]}")
+
+    async def one(user: int) -> None:
+        async with gate:
+            result = await app.router.handle(event(user, 1, Kind.COMMAND, command="repair", text="/repair"))
+            for step, label in enumerate(["My home", "Building 1"][: steps - 1], start=2):
+                result = await app.router.handle(event(user, step, Kind.BUTTON, button=choice(result, label)))
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one(first + i) for i in range(count)))
+    return {"fed": count, "seconds": time.perf_counter() - started}
+
+
+async def serve(mode: str, db_url: str, api: str, files: str, media: str, counter: Counter) -> None:
+    """Start, then obey commands until quit."""
+    app: Any = None
+    parts: Any = None
+    if mode == "echo":
+        parts = await start_echo(api, files)
+    else:
+        app, parts = await start_ours(db_url, api, files, media)
+    say({"ready": True, **memory()})
+    reader = asyncio.StreamReader()
+    loop = asyncio.get_running_loop()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    while line := await reader.readline():
+        command = json.loads(line)
+        if command["cmd"] == "feed":
+            args = command["first"], command["count"], command["concurrency"], command["steps"]
+            say(await feed(app, *args, command.get("channel", "telegram")))
+        elif command["cmd"] == "stats":
+            gc.collect()
+            say(
+                {
+                    **memory(),
+                    **SQL,
+                    "errors": counter.errors,
+                    "warnings": counter.warnings,
+                    "first": counter.first,
+                }
+            )
+        elif command["cmd"] == "quit":
+            break
+    if mode == "echo":
+        await parts.updater.stop()
+        await parts.stop()
+        await parts.shutdown()
+    else:
+        runner, timers = parts
+        timers.stop()
+        await runner.stop()
+        await app.close()
+    me = asyncio.current_task()
+    leftover = [t for t in asyncio.all_tasks() if t is not me and not t.done()]
+    for task in leftover:
+        task.print_stack(file=sys.stderr)
+    say({"bye": True, "leftover": [repr(t.get_coro()) for t in leftover]})
+
+
+def main() -> None:
+    """Entry point: MODE DB_URL API_URL FILE_URL MEDIA_DIR."""
+    mode, db_url, api, files, media = sys.argv[1:6]
+    counter = Counter()
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    logging.getLogger().addHandler(counter)
+    profile_path = os.environ.get("BENCH_PROFILE")
+    profiler = cProfile.Profile() if profile_path else None
+    if profiler:
+        profiler.enable()
+    try:
+        asyncio.run(serve(mode, db_url, api, files, media, counter))
+    finally:
+        if profiler and profile_path:
+            profiler.disable()
+            profiler.dump_stats(profile_path)
+
+
+if __name__ == "__main__":
+    main()
