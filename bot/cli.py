@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -40,6 +39,8 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("console", help="chat with the bot in this terminal")
     db = sub.add_parser("db", help="database maintenance").add_subparsers(dest="action", required=True)
     db.add_parser("upgrade", help="apply migrations")
+    backup = db.add_parser("backup", help="copy the SQLite database while the bot runs (online backup)")
+    backup.add_argument("target", nargs="?", help="file to write (default ./data/backup-<time>.db)")
     tickets = sub.add_parser("tickets", help="look at tickets").add_subparsers(dest="action", required=True)
     listing = tickets.add_parser("list", help="latest tickets")
     listing.add_argument("--json", action="store_true")
@@ -61,15 +62,15 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script."""
     _load_extensions()
     args = parser().parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    from bot import logging_setup
+
+    logging_setup.configure(args.log_level or "WARNING", json_lines=getattr(args, "log_json", False))
     try:
         settings = load_settings()
     except SettingsError as exc:
         print(f"baoxiu: {exc}", file=sys.stderr)
         return 2
+    logging_setup.REDACT.add(logging_setup.secrets_of(settings))
     name = args.cmd + (f".{args.action}" if getattr(args, "action", None) else "")
     try:
         return asyncio.run(_run(settings, name, args))
@@ -91,7 +92,7 @@ async def _run(settings: Settings, name: str, args: argparse.Namespace) -> int:
 
 def _load_extensions() -> None:
     # Importing registers commands; kept here so nothing heavy happens at import of bot.cli.
-    from bot import cli_commands, cli_staff  # noqa: F401
+    from bot import cli_commands, cli_staff, cli_wechat  # noqa: F401
 
 
 def print_json(value: Any) -> None:

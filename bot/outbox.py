@@ -1,34 +1,82 @@
-"""The outbox sender: delivers committed outbound rows, in order per chat, with retries."""
+"""The outbox sender: delivers committed outbound rows, in order per chat, on any number of workers.
+
+How a row goes out:
+
+1. **Claim a lane.** Each chat is a lane (`outbox_lanes`). A pass picks chats whose oldest pending row is due
+   and takes their lanes with a lease (`lease_owner`, `lease_until`) in one transaction, skipping lanes that
+   another worker holds (FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite serialises writers anyway). Only the
+   lease holder sends to a chat, so a chat's rows go out one at a time, oldest first, across workers.
+2. **Reserve a slot.** On a channel with limits (Telegram), a send time is reserved in the database under
+   the chat's and the channel's limits (see bot/ratelimit.py), so the limits hold for the deployment.
+3. **Send and record.** The row is marked sent (only if still pending). A worker that dies between sending
+   and recording leaves the row pending; once its lease runs out another worker sends it again, the one
+   duplicate Telegram itself cannot tell apart.
+
+Failures: a permanent error (the user blocked the bot) is recorded on the row and in the ticket's log, and
+when the message was important the area's supervisor is told; a 429 pauses the chat and the channel for
+`retry_after` without counting against the row; a network outage pauses the channel with growing pauses and
+does not count either; anything else is retried with exponential backoff and jitter, up to MAX_ATTEMPTS.
+A row that must wait holds back only its own chat.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
+import os
 import random
-from collections import defaultdict
-from datetime import timedelta
+import re
+import secrets
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import ColumnElement
 
+from bot import metrics
+from bot.ratelimit import ChannelLimits, channel_row, lane_row, pause, reserve, seconds_until
 from dispatch.clock import Clock
+from handlers.i18n import Translator
 from handlers.messages import Outbound
 from storage.db import Database
-from storage.models import OutboxMessage
-from storage.repositories import Outbox
+from storage.models import OutboxLane, OutboxMessage, RateLimit
+from storage.repositories import Outbox, upsert
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
+MAX_BACKOFF = 60.0
+# A network failure counts against a row only when the channel was seen working this recently.
+HEALTHY_WINDOW = 10.0
+PREFETCH = 20  # rows per chat read at a time
+TICKET_NUMBER = re.compile(r"\b[A-Z][A-Z0-9]{0,9}-\d{8}-\d{4,}\b")
 
 
 class DeliveryError(Exception):
-    """A channel could not deliver; `permanent` ones are not retried."""
+    """A channel could not deliver.
 
-    def __init__(self, message: str, *, permanent: bool = False, retry_after: float | None = None) -> None:
+    `permanent`: never retried. `retry_after`: the channel asked us to wait (Telegram's 429). `outage`: the
+    channel could not be reached at all (connection refused, timeout): the channel is paused, the row is not
+    blamed.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool = False,
+        retry_after: float | None = None,
+        outage: bool = False,
+    ) -> None:
         super().__init__(message)
         self.permanent = permanent
         self.retry_after = retry_after
+        self.outage = outage
 
 
 class Delivery(Protocol):
@@ -40,63 +88,317 @@ class Delivery(Protocol):
 
 
 def backoff(attempts: int) -> float:
-    """Exponential backoff with jitter, in seconds (1, 2, 4 ... capped at 5 minutes)."""
-    base: float = min(300.0, 2.0 ** max(0, attempts - 1))
+    """Exponential backoff with jitter, in seconds (1, 2, 4 ... capped at a minute)."""
+    base: float = min(MAX_BACKOFF, 2.0 ** max(0, attempts - 1))
     return base * random.uniform(0.8, 1.2)
+
+
+def utc_now() -> datetime:
+    """Wall-clock time: leases and rate limits are about real seconds, whatever the domain clock says."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class Lane:
+    """A chat this worker holds the lease of."""
+
+    channel: str
+    chat_id: str
+    lease_until: datetime
+    # Pending rows read with the claim, oldest first (saves a round trip per chat).
+    rows: list[OutboxMessage] = field(default_factory=list)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """(channel, chat_id)."""
+        return self.channel, self.chat_id
 
 
 class OutboxSender:
     """Delivers pending outbox rows through the channel that reaches each chat."""
 
-    def __init__(self, db: Database, channels: dict[str, Delivery], clock: Clock, batch: int = 500) -> None:
+    def __init__(
+        self,
+        db: Database,
+        channels: dict[str, Delivery],
+        clock: Clock,
+        batch: int = 200,
+        *,
+        lease: float = 60.0,
+        limits: dict[str, ChannelLimits] | None = None,
+        wall: Callable[[], datetime] = utc_now,
+        owner: str | None = None,
+    ) -> None:
         self.db = db
         self.channels = channels
         self.clock = clock
         self.batch = batch
+        self.lease = lease
+        self.limits: dict[str, ChannelLimits] = limits if limits is not None else {}
+        self.wall = wall
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self._wake = asyncio.Event()
-        # One pass at a time in this process, so two passes never pick the same row.
+        # One pass at a time in this process; lanes of other workers are kept apart by their leases.
         self._pass = asyncio.Lock()
+        self._active: dict[tuple[str, str], tuple[Lane, asyncio.Task[int]]] = {}
+        self._last_ok: dict[str, float] = {}
+        self._outages: dict[str, int] = {}
         self.last_run_at = clock.now()
 
     def wake(self) -> None:
         """Ask the running loop to look at the outbox now."""
         self._wake.set()
 
-    async def run_once(self) -> int:
-        """Deliver what is due now; return how many rows were delivered."""
-        async with self._pass:
-            return await self._run_once()
+    # ----- passes ----------------------------------------------------------------------------------
 
-    async def _run_once(self) -> int:
-        now = self.clock.now()
-        self.last_run_at = now
+    async def run_once(self) -> int:
+        """Claim the chats that have something due and drain them; return how many rows were finished."""
+        async with self._pass:
+            self.last_run_at = self.clock.now()
+            lanes = await self._claim(self.batch)
+            counts = await asyncio.gather(*(self._drain(lane) for lane in lanes))
+            return sum(counts)
+
+    async def run_forever(self, interval: float = 1.0, max_lanes: int = 200) -> None:
+        """Claim chats when woken and at least every `interval` seconds; each chat drains as a task."""
+        try:
+            while True:
+                self.last_run_at = self.clock.now()
+                try:
+                    free = max_lanes - len(self._active)
+                    if free > 0:
+                        for lane in await self._claim(free):
+                            self._spawn(lane)
+                    await self._renew_leases()
+                except Exception:
+                    log.exception("outbox pass failed")
+                await self._sleep(interval)
+        finally:
+            tasks = [task for _, task in self._active.values()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _sleep(self, interval: float) -> None:
+        """Until woken or `interval` passes. Not asyncio.wait_for: on Python 3.11 it can swallow a
+        cancellation that arrives as the event is set, and the loop would never stop."""
+        waiter = asyncio.ensure_future(self._wake.wait())
+        try:
+            await asyncio.wait({waiter}, timeout=interval)
+        finally:
+            waiter.cancel()
+        self._wake.clear()
+
+    def _spawn(self, lane: Lane) -> None:
+        task = asyncio.create_task(self._drain(lane), name=f"outbox:{lane.channel}:{lane.chat_id}")
+        self._active[lane.key] = (lane, task)
+
+        def done(finished: asyncio.Task[int]) -> None:
+            # The lane was released in the database before the task ended; it may already run again.
+            if self._active.get(lane.key, (None, None))[1] is finished:
+                del self._active[lane.key]
+
+        task.add_done_callback(done)
+
+    # ----- lanes -----------------------------------------------------------------------------------
+
+    async def _claim(self, limit: int) -> list[Lane]:
+        """Take the lanes of chats whose oldest pending row is due, skipping held and paused ones."""
+        channels = list(self.channels)
+        if not channels or limit <= 0:
+            return []
+        now, wall = self.clock.now(), self.wall()
+        async with self.db.transaction() as session:
+            paused = await self._paused_channels(session, channels, wall)
+            channels = [c for c in channels if c not in paused]
+            if not channels:
+                return []
+            earlier = (
+                select(OutboxMessage.id)
+                .where(
+                    OutboxMessage.channel == Head.channel,
+                    OutboxMessage.chat_id == Head.chat_id,
+                    OutboxMessage.status == "pending",
+                    OutboxMessage.id < Head.id,
+                )
+                .exists()
+            )
+            heads = (
+                await session.execute(
+                    select(Head.channel, Head.chat_id)
+                    .where(
+                        Head.status == "pending",
+                        Head.channel.in_(channels),
+                        Head.next_attempt_at <= now,
+                        ~earlier,
+                    )
+                    .order_by(Head.id)
+                    .limit(limit * 2)
+                )
+            ).all()
+            keys = [(str(c), str(chat)) for c, chat in heads]
+            if not keys:
+                return []
+            await session.execute(
+                upsert(session, OutboxLane)
+                .values([{"channel": c, "chat_id": chat, "lease_owner": ""} for c, chat in keys])
+                .on_conflict_do_nothing()
+            )
+            free = (
+                await session.execute(
+                    select(OutboxLane)
+                    .where(
+                        tuple_(OutboxLane.channel, OutboxLane.chat_id).in_(keys),
+                        or_(OutboxLane.lease_until.is_(None), OutboxLane.lease_until < wall),
+                        or_(OutboxLane.paused_until.is_(None), OutboxLane.paused_until <= wall),
+                    )
+                    .limit(limit)
+                    .with_for_update(skip_locked=True)
+                    .execution_options(populate_existing=True)
+                )
+            ).scalars()
+            until = wall + timedelta(seconds=self.lease)
+            lanes = []
+            for row in free:
+                row.lease_owner, row.lease_until = self.owner, until
+                lanes.append(Lane(row.channel, row.chat_id, until))
+            if lanes:
+                by_key = {lane.key: lane for lane in lanes}
+                pending = await session.execute(
+                    select(OutboxMessage)
+                    .where(
+                        OutboxMessage.status == "pending",
+                        tuple_(OutboxMessage.channel, OutboxMessage.chat_id).in_(list(by_key)),
+                    )
+                    .order_by(OutboxMessage.id)
+                    .limit(PREFETCH * len(lanes))
+                )
+                for message in pending.scalars():
+                    lane_rows = by_key[(message.channel, message.chat_id)].rows
+                    if len(lane_rows) < PREFETCH:
+                        lane_rows.append(message)
+        return lanes
+
+    async def _paused_channels(self, session: AsyncSession, channels: list[str], wall: datetime) -> set[str]:
+        rows = await session.execute(
+            select(RateLimit.key).where(RateLimit.key.in_(channels), RateLimit.paused_until > wall)
+        )
+        return {str(key) for key in rows.scalars()}
+
+    def _holds(self, lane: Lane) -> bool:
+        """True while our lease is safely ahead of the clock (a margin for other workers' clocks)."""
+        margin = min(5.0, self.lease / 4)
+        return self.wall() + timedelta(seconds=margin) < lane.lease_until
+
+    async def _extend(self, lane: Lane) -> bool:
+        """Push our lease forward when half of it is used; False when another worker has the lane."""
+        remaining = (lane.lease_until - self.wall()).total_seconds()
+        if remaining > self.lease / 2:
+            return True
+        until = self.wall() + timedelta(seconds=self.lease)
+        async with self.db.transaction() as session:
+            result = await session.execute(
+                update(OutboxLane)
+                .where(*_lane_is(lane), OutboxLane.lease_owner == self.owner)
+                .values(lease_until=until)
+            )
+        if not result.rowcount:  # type: ignore[attr-defined]
+            log.warning("lost the lease of %s:%s", lane.channel, lane.chat_id)
+            return False
+        lane.lease_until = until
+        return True
+
+    async def _renew_leases(self) -> None:
+        """Keep the leases of lanes still draining (a long rate-limited wait, a slow upload)."""
+        wall = self.wall()
+        due = [
+            lane
+            for lane, _ in self._active.values()
+            if (lane.lease_until - wall).total_seconds() < self.lease / 2
+        ]
+        if not due:
+            return
+        until = wall + timedelta(seconds=self.lease)
+        async with self.db.transaction() as session:
+            await session.execute(
+                update(OutboxLane)
+                .where(
+                    OutboxLane.lease_owner == self.owner,
+                    OutboxLane.lease_until.is_not(None),
+                    tuple_(OutboxLane.channel, OutboxLane.chat_id).in_([lane.key for lane in due]),
+                )
+                .values(lease_until=until)
+            )
+        for lane in due:
+            lane.lease_until = until
+
+    async def _release(self, lane: Lane) -> None:
+        try:
+            async with self.db.transaction() as session:
+                await session.execute(
+                    update(OutboxLane)
+                    .where(*_lane_is(lane), OutboxLane.lease_owner == self.owner)
+                    .values(lease_owner="", lease_until=None)
+                )
+        except Exception:  # the lease simply runs out
+            log.warning("could not release lane %s:%s", lane.channel, lane.chat_id, exc_info=True)
+
+    # ----- one chat --------------------------------------------------------------------------------
+
+    async def _drain(self, lane: Lane) -> int:
+        """Deliver one chat's due rows in order, stopping at the first one that must wait."""
+        finished = 0
+        released = False
+        try:
+            while await self._extend(lane):
+                rows, lane.rows = lane.rows or await self._pending_or_release(lane), []
+                if not rows:
+                    released = True
+                    break
+                for row in rows:
+                    if row.next_attempt_at > self.clock.now() or not await self._extend(lane):
+                        return finished
+                    outcome = await self._deliver(row, lane)
+                    if outcome not in ("sent", "skipped", "failed"):
+                        return finished
+                    finished += 1
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("draining %s:%s failed", lane.channel, lane.chat_id)
+        finally:
+            if not released:
+                await self._release(lane)
+        return finished
+
+    async def _pending_or_release(self, lane: Lane, limit: int = PREFETCH) -> list[OutboxMessage]:
+        """The chat's oldest pending rows if the first is due; else the lane is released (one transaction).
+
+        While we hold the lane nobody else sends or changes these rows.
+        """
         async with self.db.transaction() as session:
             stmt = (
                 select(OutboxMessage)
-                .where(OutboxMessage.status == "pending", OutboxMessage.channel.in_(list(self.channels)))
+                .where(
+                    OutboxMessage.channel == lane.channel,
+                    OutboxMessage.chat_id == lane.chat_id,
+                    OutboxMessage.status == "pending",
+                )
                 .order_by(OutboxMessage.id)
-                .limit(self.batch)
+                .limit(limit)
             )
-            rows = (await session.execute(stmt)).scalars().all()
-        by_chat: dict[tuple[str, str], list[OutboxMessage]] = defaultdict(list)
-        for row in rows:
-            by_chat[(row.channel, row.chat_id)].append(row)
-        counts = await asyncio.gather(*(self._drain(chat_rows) for chat_rows in by_chat.values()))
-        return sum(counts)
+            rows = list((await session.execute(stmt)).scalars().all())
+            if rows and rows[0].next_attempt_at <= self.clock.now():
+                return rows
+            await session.execute(
+                update(OutboxLane)
+                .where(*_lane_is(lane), OutboxLane.lease_owner == self.owner)
+                .values(lease_owner="", lease_until=None)
+            )
+            return []
 
-    async def _drain(self, rows: list[OutboxMessage]) -> int:
-        """Deliver one chat's rows in order, stopping at the first one that must wait."""
-        delivered = 0
-        for row in rows:
-            if row.next_attempt_at > self.clock.now():
-                break
-            if not await self._deliver(row):
-                break
-            delivered += 1
-        return delivered
-
-    async def _deliver(self, row: OutboxMessage) -> bool:
-        """Deliver one row; True when the chat's next row may go."""
+    async def _deliver(self, row: OutboxMessage, lane: Lane) -> str:
+        """Deliver one row; returns sent, skipped, failed (given up), retry, paused or lost (the lease)."""
         message = Outbound.from_row(row.channel, row.chat_id, row.payload, row.ref, row.edit_ref)
         target: str | None = None
         if row.edit_ref:
@@ -104,37 +406,100 @@ class OutboxSender:
                 target = await Outbox(session).delivered_id(row.channel, row.chat_id, row.edit_ref)
             if target is None:
                 await self._finish(row, "skipped", error="nothing to edit")
-                return True
+                return "skipped"
+        limits = self.limits.get(row.channel)
+        if limits is not None and limits.active and row.kind != "answer":
+            at = await self._reserve(lane, limits, limits.cost(message))
+            if at is None:
+                return "lost"
+            wait = seconds_until(at, self.wall())
+            if wait > 0:
+                await asyncio.sleep(wait)
+        if not self._holds(lane):
+            return "lost"
+        started = time.monotonic()
         try:
             message_id = await self.channels[row.channel].deliver(message, target)
         except DeliveryError as exc:
-            return await self._failed(row, exc)
+            return await self._failed(row, lane, exc)
         except Exception as exc:
             log.exception("delivery of outbox row %s crashed", row.id)
-            return await self._failed(row, DeliveryError(type(exc).__name__))
+            return await self._failed(row, lane, DeliveryError(type(exc).__name__))
+        finally:
+            metrics.DELIVERY_SECONDS.labels(row.channel).observe(time.monotonic() - started)
+        self._last_ok[row.channel] = time.monotonic()
+        self._outages.pop(row.channel, None)
         await self._finish(row, "sent", message_id=message_id)
-        return True
+        metrics.SENT.labels(row.channel, row.kind).inc()
+        return "sent"
+
+    async def _reserve(self, lane: Lane, limits: ChannelLimits, cost: int) -> datetime | None:
+        """A send time under the shared limits; the lease is extended past it. None: the lane is gone."""
+        wall = self.wall()
+        async with self.db.transaction() as session:
+            row = await lane_row(session, lane.channel, lane.chat_id)
+            if row.lease_owner != self.owner:
+                return None
+            at = await reserve(session, limits, row, cost, wall)
+            row.lease_until = max(at, wall) + timedelta(seconds=self.lease)
+            lane.lease_until = row.lease_until
+        return at
 
     async def _finish(
-        self, row: OutboxMessage, status: str, message_id: str | None = None, error: str = ""
+        self,
+        row: OutboxMessage,
+        status: str,
+        message_id: str | None = None,
+        error: str = "",
+        session: AsyncSession | None = None,
     ) -> None:
-        async with self.db.transaction() as session:
-            await Outbox(session).mark(
-                row.id,
-                status=status,
-                sent_at=self.clock.now(),
-                channel_message_id=message_id,
-                attempts=row.attempts + 1,
-                error=error[:300],
-            )
+        values = {
+            "status": status,
+            "sent_at": self.clock.now(),
+            "channel_message_id": message_id,
+            "attempts": row.attempts + 1,
+            "error": error[:300],
+        }
+        stmt = (
+            update(OutboxMessage)
+            .where(OutboxMessage.id == row.id, OutboxMessage.status == "pending")
+            .values(**values)
+        )
+        if session is not None:
+            result = await session.execute(stmt)
+        else:
+            async with self.db.transaction() as own:
+                result = await own.execute(stmt)
+        if not result.rowcount:  # type: ignore[attr-defined]
+            log.warning("outbox row %s was already finished by another worker (sent twice)", row.id)
 
-    async def _failed(self, row: OutboxMessage, exc: DeliveryError) -> bool:
+    async def _failed(self, row: OutboxMessage, lane: Lane, exc: DeliveryError) -> str:
+        channel = row.channel
+        if exc.retry_after is not None:
+            until = self.wall() + timedelta(seconds=max(0.0, exc.retry_after))
+            async with self.db.transaction() as session:
+                await pause(session, channel, row.chat_id, until)
+                await Outbox(session).mark(row.id, error=str(exc)[:300])
+            metrics.DELIVERY_FAILURES.labels(channel, "rate_limited").inc()
+            log.warning("%s asked to wait %.1fs (chat %s): %s", channel, exc.retry_after, row.chat_id, exc)
+            return "paused"
+        if exc.outage and not self._recently_ok(channel):
+            level = self._outages.get(channel, 0)
+            self._outages[channel] = level + 1
+            delay = min(15.0, 0.5 * 2**level) * random.uniform(0.8, 1.2)
+            async with self.db.transaction() as session:
+                await pause(session, channel, None, self.wall() + timedelta(seconds=delay))
+                await Outbox(session).mark(row.id, error=str(exc)[:300])
+            metrics.DELIVERY_FAILURES.labels(channel, "outage").inc()
+            log.warning("%s unreachable, pausing it %.1fs: %s", channel, delay, exc)
+            return "paused"
         attempts = row.attempts + 1
         if exc.permanent or attempts >= MAX_ATTEMPTS:
-            log.warning("outbox row %s to %s gave up: %s", row.id, row.channel, exc)
-            await self._finish(row, "failed", error=str(exc))
-            return True
-        delay = exc.retry_after if exc.retry_after is not None else backoff(attempts)
+            metrics.DELIVERY_FAILURES.labels(channel, "permanent").inc()
+            log.warning("outbox row %s to %s gave up after %d attempts: %s", row.id, channel, attempts, exc)
+            await self._give_up(row, str(exc))
+            return "failed"
+        delay = backoff(attempts)
         async with self.db.transaction() as session:
             await Outbox(session).mark(
                 row.id,
@@ -142,16 +507,125 @@ class OutboxSender:
                 next_attempt_at=self.clock.now() + timedelta(seconds=delay),
                 error=str(exc)[:300],
             )
+        metrics.DELIVERY_FAILURES.labels(channel, "retry").inc()
         log.info("outbox row %s will retry in %.1fs: %s", row.id, delay, exc)
-        return False
+        return "retry"
 
-    async def run_forever(self, interval: float = 1.0) -> None:
-        """Deliver whenever woken, and at least every `interval` seconds."""
-        while True:
-            try:
-                await self.run_once()
-            except Exception:
-                log.exception("outbox pass failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=interval)
-            self._wake.clear()
+    def _recently_ok(self, channel: str) -> bool:
+        last = self._last_ok.get(channel)
+        return last is not None and time.monotonic() - last < HEALTHY_WINDOW
+
+    async def _give_up(self, row: OutboxMessage, error: str) -> None:
+        """Record the failure; for an important message, log it on the ticket and tell the supervisor."""
+        now = self.clock.now()
+        async with self.db.transaction() as session:
+            await self._finish(row, "failed", error=error, session=session)
+            if row.important:
+                await tell_supervisor(session, row, error, now)
+        self.wake()
+
+    async def pending_count(self) -> int:
+        """Rows not yet finished (for tests and health checks)."""
+        from sqlalchemy import func
+
+        async with self.db.transaction() as session:
+            stmt = select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "pending")
+            return int((await session.execute(stmt)).scalar_one())
+
+    async def channel_state(self, channel: str) -> RateLimit:
+        """The channel's shared limiter row (for tests)."""
+        async with self.db.transaction() as session:
+            return await channel_row(session, channel, lock=False)
+
+
+Head = aliased(OutboxMessage, name="head")  # the outer row of the "oldest pending row of its chat" query
+
+
+def _lane_is(lane: Lane) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    return OutboxLane.channel == lane.channel, OutboxLane.chat_id == lane.chat_id
+
+
+async def tell_supervisor(session: AsyncSession, row: OutboxMessage, error: str, now: datetime) -> int:
+    """An important message could not be delivered: note it on its ticket and tell the area's supervisors.
+
+    The ticket is found by the number the message mentions (every important notice names its ticket).
+    Returns how many messages were queued.
+    """
+    from dispatch import staff
+    from storage.models import Person, TicketEvent
+    from storage.repositories import People, Tickets
+
+    match = TICKET_NUMBER.search(str(row.payload.get("text", "")))
+    ticket = await Tickets(session).by_number(match.group(0)) if match else None
+    if ticket is None:
+        log.warning("important outbox row %s failed and names no ticket; nobody told", row.id)
+        return 0
+    people = People(session)
+    found = await people.by_identity(row.channel, row.chat_id)
+    recipient: Person | None = found[0] if found else None
+    who = recipient.name if recipient and recipient.name else ""
+    session.add(
+        TicketEvent(
+            ticket_id=ticket.id,
+            at=now,
+            actor_id=None,
+            kind="delivery_failed",
+            from_status=None,
+            to_status=None,
+            data={
+                "channel": row.channel,
+                "person": recipient.id if recipient else None,
+                "error": error[:200],
+                "outbox": row.id,
+            },
+        )
+    )
+    supervisors = [
+        p
+        for p in await staff.overseers(session, ticket.area, staff.Role.SUPERVISOR)
+        if recipient is None or p.id != recipient.id
+    ]
+    targets: list[tuple[str, str, str]] = []
+    for person in supervisors:
+        identities = await people.identities(person.id)
+        if identities:
+            targets.append((identities[0].channel, identities[0].chat_id, person.language or "zh_CN"))
+    if not targets:
+        for group in await staff.groups(session, ticket.community, "supervisors"):
+            targets.append((group.channel, group.chat_id, "zh_CN"))
+    reason = "blocked" if "block" in error.lower() or "forbidden" in error.lower() else "failed"
+    for channel, chat_id, language in targets:
+        if (channel, chat_id) == (row.channel, row.chat_id):
+            continue
+        t = Translator(language)
+        text = (
+            t(
+                "⚠️ {who} did not get an important message about {number}: they have blocked the bot. "
+                "Please reach them another way.",
+                who=who or t("Someone"),
+                number=ticket.number,
+            )
+            if reason == "blocked"
+            else t(
+                "⚠️ An important message about {number} could not be delivered to {who}. "
+                "Please reach them another way.",
+                who=who or t("someone"),
+                number=ticket.number,
+            )
+        )
+        session.add(
+            OutboxMessage(
+                channel=channel,
+                chat_id=chat_id,
+                kind="send",
+                payload=Outbound(channel, chat_id, text).to_payload(),
+                ref="",
+                edit_ref="",
+                important=False,
+                status="pending",
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+    return len(targets)

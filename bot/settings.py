@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -27,6 +28,22 @@ class Settings(BaseSettings):
     telegram_file_base_url: str = "https://api.telegram.org/file/bot"
     telegram_technicians_chat_id: int | None = None
     telegram_supervisors_chat_id: int | None = None
+    # Webhook mode (production): Telegram POSTs updates to this https URL; its path is served by the web app.
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: SecretStr | None = None
+    # Telegram's flood limits, enforced across all workers (0 turns one off): messages a second in all,
+    # a second per private chat (with a small burst), a minute per group.
+    telegram_rate_overall: float = Field(default=28.0, ge=0, le=1000)
+    telegram_rate_chat: float = Field(default=1.0, ge=0, le=100)
+    telegram_rate_chat_burst: int = Field(default=2, ge=1, le=20)
+    telegram_rate_group_per_minute: float = Field(default=18.0, ge=0, le=600)
+    # Delivery: a worker's hold on a chat it is sending to; another worker takes over after this long.
+    baoxiu_outbox_lease: float = Field(default=60.0, ge=1, le=3600)
+    # Inbound flood control per sender: a burst, then so many events a minute (0 turns it off).
+    baoxiu_flood_burst: int = Field(default=15, ge=1, le=1000)
+    baoxiu_flood_per_minute: float = Field(default=30.0, ge=0, le=6000)
+    # Open tickets a resident may file per day; then they are offered to add to an open one (0: no cap).
+    baoxiu_max_open_tickets_per_day: int = Field(default=3, ge=0, le=100)
     database_url: str = "sqlite+aiosqlite:///./data/baoxiu.db"
     baoxiu_site_file: Path | None = None
     baoxiu_language: Literal["zh_CN", "en"] = "zh_CN"
@@ -40,11 +57,84 @@ class Settings(BaseSettings):
     baoxiu_code_tries: int = Field(default=5, ge=1, le=20)
     baoxiu_outbox_interval: float = Field(default=1.0, gt=0, le=60)
     baoxiu_timer_interval: float = Field(default=1.0, gt=0, le=60)
+    # WeChat Official Account (服务号) for residents; see README "WeChat".
+    wechat_app_id: str = ""
+    wechat_app_secret: SecretStr | None = None
+    wechat_token: SecretStr | None = None
+    wechat_aes_key: SecretStr | None = None
+    wechat_api_base_url: str = "https://api.weixin.qq.com/cgi-bin/"
+    wechat_template_id: str = ""
+    wechat_template_fields: str = "first=title,keyword1=number,keyword2=body,keyword3=time,remark=hint"
+    wechat_msgmenu: bool = True
+    # WeCom (企业微信) self-built app for staff, and a group robot for supervisors.
+    wecom_corp_id: str = ""
+    wecom_agent_id: int | None = None
+    wecom_secret: SecretStr | None = None
+    wecom_token: SecretStr | None = None
+    wecom_aes_key: SecretStr | None = None
+    wecom_api_base_url: str = "https://qyapi.weixin.qq.com/cgi-bin/"
+    wecom_robot_webhook: SecretStr | None = None
+    # The web server for callbacks (WeChat, WeCom), started by `baoxiu run` when a WeChat app is set.
+    baoxiu_web_host: str = "127.0.0.1"
+    baoxiu_web_port: int = Field(default=8080, ge=1, le=65535)
 
     @field_validator("telegram_bot_token", mode="before")
     @classmethod
     def _blank_token_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator(
+        "wechat_app_secret",
+        "wechat_token",
+        "wechat_aes_key",
+        "wecom_secret",
+        "wecom_token",
+        "wecom_aes_key",
+        "wecom_robot_webhook",
+        "wecom_agent_id",
+        mode="before",
+    )
+    @classmethod
+    def _blank_wechat_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("wechat_aes_key", "wecom_aes_key")
+    @classmethod
+    def _aes_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9]{43}", value.get_secret_value()):
+            raise ValueError("the EncodingAESKey is 43 letters and digits, as shown in the admin console")
+        return value
+
+    @field_validator("wechat_api_base_url", "wecom_api_base_url")
+    @classmethod
+    def _api_base(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("wecom_robot_webhook")
+    @classmethod
+    def _robot_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(("http://", "https://")):
+            raise ValueError(
+                "the robot's full webhook address, https://qyapi.weixin.qq.com/cgi-bin/webhook/..."
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _wechat_complete(self) -> Settings:
+        if self.wechat_app_id and (self.wechat_app_secret is None or self.wechat_token is None):
+            raise ValueError("WECHAT_APP_ID needs WECHAT_APP_SECRET and WECHAT_TOKEN as well")
+        wecom = {
+            "WECOM_AGENT_ID": self.wecom_agent_id,
+            "WECOM_SECRET": self.wecom_secret,
+            "WECOM_TOKEN": self.wecom_token,
+            "WECOM_AES_KEY": self.wecom_aes_key,
+        }
+        missing = [name for name, value in wecom.items() if value is None]
+        if self.wecom_corp_id and missing:
+            raise ValueError("WECOM_CORP_ID needs " + ", ".join(missing) + " as well")
+        return self
 
     @field_validator("baoxiu_site_file", mode="before")
     @classmethod
@@ -78,6 +168,36 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https://")
         return value
 
+    @field_validator("telegram_webhook_url", "telegram_webhook_secret", mode="before")
+    @classmethod
+    def _blank_webhook_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("telegram_webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("https://"):
+            raise ValueError("Telegram only calls https:// webhook URLs")
+        return value
+
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", value.get_secret_value()):
+            raise ValueError("use 16 to 256 letters, digits, _ or - (e.g. `openssl rand -hex 32`)")
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_complete(self) -> Settings:
+        if self.telegram_webhook_url and self.telegram_webhook_secret is None:
+            raise ValueError("TELEGRAM_WEBHOOK_URL needs TELEGRAM_WEBHOOK_SECRET as well")
+        return self
+
+    @property
+    def telegram_webhook(self) -> bool:
+        """True when Telegram updates come by webhook rather than polling."""
+        return self.has_telegram and self.telegram_webhook_url is not None
+
     def policy(self) -> Policy:
         """Closure rules from these settings."""
         from dispatch.site import parse_duration
@@ -94,6 +214,21 @@ class Settings(BaseSettings):
     def has_telegram(self) -> bool:
         """True when a Telegram bot token is configured."""
         return self.telegram_bot_token is not None
+
+    @property
+    def has_wechat(self) -> bool:
+        """True when a WeChat Official Account is configured."""
+        return bool(self.wechat_app_id)
+
+    @property
+    def has_wecom(self) -> bool:
+        """True when a WeCom app is configured."""
+        return bool(self.wecom_corp_id)
+
+    @property
+    def uses_wechat(self) -> bool:
+        """True when any WeChat part is configured: Official Account, WeCom app or group robot."""
+        return self.has_wechat or self.has_wecom or self.wecom_robot_webhook is not None
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -1,4 +1,8 @@
-"""One APScheduler interval job sweeps the timer rows; nothing an SLA needs lives only in memory."""
+"""One APScheduler interval job sweeps the timer rows; nothing an SLA needs lives only in memory.
+
+Every worker runs the sweep; a due timer is claimed with FOR UPDATE SKIP LOCKED and marked fired in the
+transaction that acts on it (dispatch/timers.claim_due), so each fires once across workers.
+"""
 
 from __future__ import annotations
 
@@ -35,6 +39,9 @@ class TimerLoop:
             log.exception("timer sweep failed")
             return 0
         if fired:
+            from bot import metrics
+
+            metrics.TIMERS_FIRED.inc(fired)
             self.sender.wake()
         return fired
 

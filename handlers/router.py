@@ -5,15 +5,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import intake, resident
+from handlers import limits as inbound_limits
 from handlers.common import end_dialog
 from handlers.context import CHOICE_PREFIX, Context, Services, resolve_choice
 from handlers.i18n import Translator, normalize_language
 from handlers.messages import Inbound, Kind, Outbound
-from storage.db import Database
+from storage.db import Database, is_transient
 from storage.models import OutboxMessage
 from storage.repositories import Conversations, InboundLog, People
 
@@ -36,20 +38,30 @@ class Result:
 
     duplicate: bool = False
     outbound: list[Outbound] = field(default_factory=list)
+    # Not even the apology could be recorded (database down): the channel should deliver the event again.
+    failed: bool = False
+    throttled: bool = False
 
 
 class Router:
     """Entry point for every inbound event from every channel."""
 
-    def __init__(self, db: Database, services: Services, wake: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        services: Services,
+        wake: Callable[[], None] | None = None,
+        limits: inbound_limits.InboundLimits | None = None,
+    ) -> None:
         self.db = db
         self.services = services
         self.wake = wake or (lambda: None)
+        self.limits = limits or inbound_limits.InboundLimits()
 
     async def handle(self, inbound: Inbound) -> Result:
         """Handle one event in one transaction; a repeated event id has no effect."""
         try:
-            result = await self._handle(inbound)
+            result = await self._handle_retrying(inbound)
         except Exception:
             log.exception("failed to handle %s event %s", inbound.identity.channel, inbound.event_id)
             result = await self._apologise(inbound)
@@ -57,17 +69,40 @@ class Router:
             self.wake()
         return result
 
+    async def _handle_retrying(self, inbound: Inbound, attempts: int = 4) -> Result:
+        """A deadlock or lock timeout between workers is retried, not apologised for."""
+        for attempt in range(attempts):
+            try:
+                return await self._handle(inbound)
+            except Exception as exc:
+                if attempt + 1 == attempts or not is_transient(exc):
+                    raise
+                log.warning("event %s met a transient database error, retrying: %s", inbound.event_id, exc)
+        raise AssertionError("unreachable")
+
     async def _handle(self, inbound: Inbound) -> Result:
         now = self.services.clock.now()
-        async with self.db.transaction() as session:
-            if not await InboundLog(session).first_time(inbound.identity.channel, inbound.event_id, now):
-                return Result(duplicate=True)
-            ctx = await self._context(session, inbound)
-            await route(ctx)
-            if ctx.inbound.callback_id:
-                ctx.answer_tap()
-            write_outbox(session, ctx.out, now)
-            return Result(outbound=ctx.out)
+        token = inbound_limits.CURRENT.set(self.limits)
+        try:
+            async with self.db.transaction() as session:
+                return await self._in_transaction(session, inbound, now)
+        finally:
+            inbound_limits.CURRENT.reset(token)
+
+    async def _in_transaction(self, session: AsyncSession, event: Inbound, now: datetime) -> Result:
+        if not await InboundLog(session).first_time(event.identity.channel, event.event_id, now):
+            return Result(duplicate=True)
+        if verdict := await inbound_limits.throttle(session, event, now, self.limits):
+            t = Translator(normalize_language(event.language_code, self.services.default_language))
+            out = inbound_limits.slow_down(event, t, verdict == "warn")
+            write_outbox(session, out, now)
+            return Result(outbound=out, throttled=True)
+        ctx = await self._context(session, event)
+        await route(ctx)
+        if ctx.inbound.callback_id:
+            ctx.answer_tap()
+        write_outbox(session, ctx.out, now)
+        return Result(outbound=ctx.out)
 
     async def _context(self, session: AsyncSession, inbound: Inbound) -> Context:
         now = self.services.clock.now()
@@ -109,7 +144,7 @@ class Router:
                 return Result(outbound=out)
         except Exception:
             log.exception("could not record the failure of event %s", inbound.event_id)
-            return Result()
+            return Result(failed=True)
 
 
 def identity_chat(inbound: Inbound) -> str:
@@ -163,9 +198,21 @@ async def route(ctx: Context) -> None:
     elif ctx.conv.dialog in DIALOGS:
         await DIALOGS[ctx.conv.dialog](ctx, value)
     elif inbound.kind == Kind.TEXT and any(w in inbound.text.casefold() for w in INTAKE_WORDS):
-        await intake.start(ctx)
+        await start_intake(ctx)
     else:
-        await resident.handle_menu(ctx, value)
+        await _menu(ctx, value)
+
+
+async def start_intake(ctx: Context) -> None:
+    """A new repair request, unless the resident has reached today's cap of open tickets."""
+    if not await inbound_limits.over_cap(ctx, inbound_limits.CURRENT.get()):
+        await intake.start(ctx)
+
+
+async def _menu(ctx: Context, value: str | None) -> None:
+    if value == "repair" and await inbound_limits.over_cap(ctx, inbound_limits.CURRENT.get()):
+        return
+    await resident.handle_menu(ctx, value)
 
 
 # Other dialogs (staff) register a step handler here by name.
@@ -187,7 +234,7 @@ async def _command(ctx: Context) -> None:
             ctx.conv.dialog = "resume"
             return
         if name == "repair" or args == "repair":
-            await intake.start(ctx)
+            await start_intake(ctx)
         else:
             await resident.show_menu(ctx)
     elif name == "cancel":
@@ -222,7 +269,7 @@ async def _resume(ctx: Context, value: str | None) -> None:
 
 
 DIALOGS["resume"] = _resume
-DIALOGS[resident.MENU] = resident.handle_menu
+DIALOGS[resident.MENU] = _menu
 DIALOGS[resident.ATTACH] = resident.attach_step
 
 

@@ -54,6 +54,32 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     return engine
 
 
+# PostgreSQL: serialization failure, deadlock detected, lock not available.
+_TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for errors that a retry of the whole transaction may not meet again (deadlock, busy database)."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [exc]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        state = getattr(current, "sqlstate", None) or getattr(current, "pgcode", None)
+        if state in _TRANSIENT_SQLSTATES:
+            return True
+        text = str(current).lower()
+        if "database is locked" in text or "deadlock detected" in text:
+            return True
+        orig = getattr(current, "orig", None)
+        pending.extend(
+            [orig if isinstance(orig, BaseException) else None, current.__cause__, current.__context__]
+        )
+    return False
+
+
 class Database:
     """One engine and its session factory, created by the app at start-up."""
 

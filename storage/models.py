@@ -359,3 +359,91 @@ class GroupBinding(Base):
     chat_id: Mapped[str] = mapped_column(String(64))
     bound_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     bound_at: Mapped[datetime]
+
+
+# ----- production: delivery lanes, shared rate limits, inbound flood control -------------------------
+
+
+class OutboxLane(Base):
+    """One chat's delivery lane: the worker holding it (a lease) and when the chat may next get a message.
+
+    A worker sends a chat's outbox rows only while it holds the lane's lease, so rows of one chat go out in
+    order across workers. `next_send_at` is the per-chat rate limiter (GCRA theoretical arrival time);
+    `paused_until` is set by a 429 from the channel.
+    """
+
+    __tablename__ = "outbox_lanes"
+
+    channel: Mapped[str] = mapped_column(String(20), primary_key=True)
+    chat_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    lease_owner: Mapped[str] = mapped_column(String(80), default="")
+    lease_until: Mapped[datetime | None]
+    next_send_at: Mapped[datetime | None]
+    paused_until: Mapped[datetime | None]
+
+
+class RateLimit(Base):
+    """A deployment-wide rate limit (a whole channel, e.g. Telegram's ~30 messages a second) and its pause."""
+
+    __tablename__ = "rate_limits"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    next_send_at: Mapped[datetime | None]
+    paused_until: Mapped[datetime | None]
+
+
+class InboundRate(Base):
+    """Flood control per sender: a GCRA time stamp and when the sender was last asked to slow down."""
+
+    __tablename__ = "inbound_rates"
+
+    channel: Mapped[str] = mapped_column(String(20), primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    next_at: Mapped[datetime]
+    warned_at: Mapped[datetime | None]
+
+
+# The sender reads the oldest pending row of a chat; this index keeps that cheap with a big outbox.
+Index("ix_outbox_lane", OutboxMessage.channel, OutboxMessage.chat_id, OutboxMessage.status, OutboxMessage.id)
+
+
+# ----- WeChat: the shared access-token cache, per-chat choices, WeCom template cards -----------------
+
+
+class WeChatToken(Base):
+    """An access token shared by every worker: one row per app, refreshed before it expires."""
+
+    __tablename__ = "wechat_tokens"
+
+    app: Mapped[str] = mapped_column(String(80), primary_key=True)
+    token: Mapped[str] = mapped_column(Text, default="")
+    expires_at: Mapped[datetime]
+    refreshed_at: Mapped[datetime]
+
+
+class WeChatChat(Base):
+    """A WeChat or WeCom chat: the choices of its latest messages (typed numbers and menu taps pick them)."""
+
+    __tablename__ = "wechat_chats"
+
+    channel: Mapped[str] = mapped_column(String(20), primary_key=True)
+    chat_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    # str(seq) -> the choice data of that message (the newest few); "latest" -> the newest seq;
+    # "deferred" -> questions that went out as template messages, asked again when the person writes.
+    choices: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime]
+
+
+class WeComCard(Base):
+    """A WeCom template card as sent: WeCom's task id, the card id edits refer to, the code to update it."""
+
+    __tablename__ = "wecom_cards"
+
+    task_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    card_id: Mapped[str] = mapped_column(String(128), index=True)
+    generation: Mapped[int] = mapped_column(Integer, default=0)  # a card re-sent in place of an old one: +1
+    chat_id: Mapped[str] = mapped_column(String(64))
+    response_code: Mapped[str] = mapped_column(Text, default="")
+    code_used: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]

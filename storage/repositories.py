@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -90,20 +91,29 @@ class People:
             if chat_id and identity.chat_id != chat_id:
                 identity.chat_id = chat_id
             return person, identity
-        person = Person(name=display_name[:100], role="resident", language=language, created_at=now)
-        self.session.add(person)
-        await self.session.flush()
-        identity = ChannelIdentity(
-            person_id=person.id,
-            channel=channel,
-            external_id=external_id,
-            chat_id=chat_id,
-            display_name=display_name[:100],
-            language_code=language_code[:16],
-            last_seen_at=now,
-        )
-        self.session.add(identity)
-        await self.session.flush()
+        try:
+            # A savepoint: when another worker creates the same account at the same moment, its row wins
+            # and this event goes on with it instead of failing.
+            async with self.session.begin_nested():
+                person = Person(name=display_name[:100], role="resident", language=language, created_at=now)
+                self.session.add(person)
+                await self.session.flush()
+                identity = ChannelIdentity(
+                    person_id=person.id,
+                    channel=channel,
+                    external_id=external_id,
+                    chat_id=chat_id,
+                    display_name=display_name[:100],
+                    language_code=language_code[:16],
+                    last_seen_at=now,
+                )
+                self.session.add(identity)
+                await self.session.flush()
+        except IntegrityError:
+            found = await self.by_identity(channel, external_id)
+            if found is None:
+                raise
+            return found
         return person, identity
 
 

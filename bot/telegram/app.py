@@ -8,10 +8,10 @@ from telegram import Bot, BotCommand, Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
 from bot.settings import Settings
-from bot.telegram.inbound import to_inbound
+from bot.telegram.inbound import CHANNEL, to_inbound
 from bot.telegram.processor import PerChatUpdateProcessor
 from handlers.i18n import N_, Translator
-from handlers.router import Router
+from handlers.router import Result, Router
 
 log = logging.getLogger(__name__)
 
@@ -38,12 +38,31 @@ def build_application(settings: Settings, router: Router) -> Application:  # typ
     max_bytes = settings.baoxiu_max_photo_mb * 1024 * 1024
 
     async def on_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        inbound = await to_inbound(update, context.bot, max_bytes)
-        if inbound is not None:
-            await router.handle(inbound)
+        await handle_update(update, context.bot, router, max_bytes)
 
     app.add_handler(TypeHandler(Update, on_update))
     return app
+
+
+async def handle_update(update: Update, bot: Bot, router: Router, max_photo_bytes: int) -> Result | None:
+    """Translate and handle one update (None when the bot ignores its kind); counted for /metrics."""
+    from bot import metrics
+
+    inbound = await to_inbound(update, bot, max_photo_bytes)
+    if inbound is None:
+        metrics.UPDATES.labels(CHANNEL, "ignored").inc()
+        return None
+    result = await router.handle(inbound)
+    if result.failed:
+        outcome = "failed"
+    elif result.duplicate:
+        outcome = "duplicate"
+    elif result.throttled:
+        outcome = "throttled"
+    else:
+        outcome = "handled"
+    metrics.UPDATES.labels(CHANNEL, outcome).inc()
+    return result
 
 
 async def publish_commands(bot: Bot) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import httpx
 from telegram import (
     Bot,
     InlineKeyboardButton,
@@ -14,7 +15,16 @@ from telegram import (
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
 )
-from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 
 from bot.outbox import DeliveryError
 from handlers.messages import Outbound, ReplyKeyboard
@@ -74,6 +84,14 @@ class TelegramDelivery:
             if "not modified" in exc.message.lower():
                 return edit_target
             raise DeliveryError(f"bad request: {exc.message}", permanent=True) from exc
+        except ChatMigrated as exc:
+            raise DeliveryError(f"group moved to {exc.new_chat_id}", permanent=True) from exc
+        except TimedOut as exc:
+            raise DeliveryError(f"timed out: {exc}", outage=True) from exc
+        except NetworkError as exc:
+            # No answer at all (refused, reset, DNS) is an outage; an HTTP 5xx answer is this message's retry.
+            unreachable = isinstance(exc.__cause__, httpx.TransportError)
+            raise DeliveryError(f"{type(exc).__name__}: {exc}", outage=unreachable) from exc
         except TelegramError as exc:
             raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
 

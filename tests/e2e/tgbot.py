@@ -15,7 +15,16 @@ from tests.fakes.telegram_server import FakeTelegramServer
 
 
 def settings_for(server: FakeTelegramServer, db_url: str, media: Path, **extra: Any) -> Settings:
-    """Settings pointing PTB at the fake server."""
+    """Settings pointing PTB at the fake server.
+
+    Telegram's flood limits, inbound flood control and the daily ticket cap are off unless a test asks for
+    them (the fake clock stands still, and the fake server only counts limits in rate_limit mode); the
+    production tests in tests/production turn them on.
+    """
+    for name in ("telegram_rate_overall", "telegram_rate_chat", "telegram_rate_group_per_minute"):
+        extra.setdefault(name, 0)
+    extra.setdefault("baoxiu_flood_per_minute", 0)
+    extra.setdefault("baoxiu_max_open_tickets_per_day", 0)
     return load_settings(
         telegram_bot_token="123456:TEST-TOKEN",
         telegram_api_base_url=server.base_url,

@@ -28,7 +28,7 @@ from typing import Self
 import uvicorn
 from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -186,6 +186,8 @@ class FakeTelegramServer(FakeBotApi):
             result = await handler(params)
         except ApiError as error:
             return error.response()
+        except ClientDisconnect:  # the bot went away mid-request (a crash test kills it): nobody to answer
+            return Response(status_code=499)
         except Exception as exc:  # a bug in the fake: answer like Telegram's 500 and keep it for wait_for
             _log.exception("fake Telegram server failed on %s", canonical)
             self.errors.append(exc)
@@ -423,6 +425,20 @@ class FakeTelegramServer(FakeBotApi):
     def block(self, user_id: int) -> None:
         """Simulate the user blocking the bot: sends to their chat answer 403."""
         self.blocked.add(user_id)
+
+    def take_updates(self) -> list[JSON]:
+        """Remove and return the queued updates (to POST them to a webhook, as Telegram would)."""
+        updates = list(self._updates)
+        self._updates.clear()
+        return updates
+
+    def take_update(self, update_id: int) -> JSON:
+        """Remove and return one queued update, leaving the others queued (for a test that POSTs it)."""
+        for update in self._updates:
+            if update["update_id"] == update_id:
+                self._updates.remove(update)
+                return update
+        raise KeyError(f"no queued update {update_id}")
 
     @property
     def pending_updates(self) -> int:

@@ -1,0 +1,147 @@
+"""Inbound limits: flood control per sender, and a cap on open tickets per resident per day.
+
+Both live in the database and run inside the event's transaction, so they hold across workers.
+
+Flood control is a GCRA per sender (`inbound_rates`): a burst of `flood_burst` events, then
+`flood_per_minute`. An event over the limit is recorded as handled and dropped; the sender gets one polite
+message (at most one a minute) asking them to slow down and send it again. Only private chats and button
+taps count: people talking among themselves in a group are not the bot's business.
+
+The cap: a resident who already has `max_open_per_day` open tickets filed today is not taken into a new
+intake; they are offered to add a note or photo to one of those tickets instead (the ticket dialog's
+"note" action).
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dispatch.tokens import token_for
+from handlers.context import Context
+from handlers.i18n import Translator
+from handlers.messages import Choice, Inbound, Kind, Outbound
+from storage.models import InboundRate, Ticket
+from storage.repositories import upsert
+
+OPEN = (
+    "submitted",
+    "offered",
+    "assigned",
+    "scheduled",
+    "en_route",
+    "on_site",
+    "on_hold",
+    "in_progress",
+    "rework",
+)
+WARN_EVERY = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class InboundLimits:
+    """Limits from settings; the defaults switch everything off (tests, the console)."""
+
+    flood_burst: int = 15
+    flood_per_minute: float = 0.0
+    max_open_per_day: int = 0
+
+
+# The router sets this for each event, so dialogs can see the limits without threading them through.
+OFF = InboundLimits()
+CURRENT: ContextVar[InboundLimits] = ContextVar("inbound_limits", default=OFF)
+
+
+async def throttle(session: AsyncSession, inbound: Inbound, now: datetime, limits: InboundLimits) -> str:
+    """Empty when the event may be handled; "warn" or "drop" when the sender is over the limit."""
+    if limits.flood_per_minute <= 0 or not (inbound.is_private or inbound.kind == Kind.BUTTON):
+        return ""
+    channel, sender = inbound.identity.channel, inbound.identity.external_id
+    await session.execute(
+        upsert(session, InboundRate)
+        .values(channel=channel, external_id=sender, next_at=now)
+        .on_conflict_do_nothing()
+    )
+    row = (
+        await session.execute(
+            select(InboundRate)
+            .where(InboundRate.channel == channel, InboundRate.external_id == sender)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).scalar_one()
+    interval = timedelta(seconds=60.0 / limits.flood_per_minute)
+    tolerance = interval * (max(1, limits.flood_burst) - 1)
+    stamp = max(row.next_at, now)
+    if stamp - tolerance > now:
+        if row.warned_at is None or row.warned_at <= now - WARN_EVERY:
+            row.warned_at = now
+            return "warn"
+        return "drop"
+    row.next_at = stamp + interval
+    return ""
+
+
+def slow_down(inbound: Inbound, t: Translator, warn: bool) -> list[Outbound]:
+    """What a throttled sender gets: one polite message per flood, and a silent answer to a tap."""
+    out: list[Outbound] = []
+    channel, chat = inbound.identity.channel, inbound.chat_id
+    text = t(
+        "You're sending messages faster than I can read them. Please wait a few seconds, then send your "
+        "last message again."
+    )
+    if inbound.callback_id:
+        out.append(Outbound(channel, chat, text if warn else "", callback_id=inbound.callback_id))
+    elif warn:
+        out.append(Outbound(channel, chat, text))
+    return out
+
+
+async def open_today(ctx: Context) -> list[Ticket]:
+    """The resident's open tickets filed since midnight in their community."""
+    tz = ctx.community.timezone
+    local = ctx.now.astimezone(tz)
+    midnight = datetime.combine(local.date(), time(0, 0), tz)
+    stmt = (
+        select(Ticket)
+        .where(Ticket.resident_id == ctx.person.id, Ticket.created_at >= midnight, Ticket.status.in_(OPEN))
+        .order_by(Ticket.id)
+    )
+    return list((await ctx.session.execute(stmt)).scalars().all())
+
+
+async def over_cap(ctx: Context, limits: InboundLimits) -> bool:
+    """True (and the resident told what they can do instead) when they may not file another ticket today."""
+    if limits.max_open_per_day <= 0:
+        return False
+    count = (
+        await ctx.session.execute(
+            select(func.count()).select_from(Ticket).where(Ticket.resident_id == ctx.person.id)
+        )
+    ).scalar_one()
+    if count < limits.max_open_per_day:
+        return False  # cheap exit for nearly everyone
+    tickets = await open_today(ctx)
+    if len(tickets) < limits.max_open_per_day:
+        return False
+    t = ctx.t
+    buttons = []
+    for ticket in tickets[-5:]:
+        token = await token_for(ctx.session, "resident", ticket.id, ctx.person.id, ctx.now)
+        buttons.append([Choice(f"r:{token}:note", t("📝 Add to {number}", number=ticket.number))])
+    ctx.conv.dialog, ctx.conv.step, ctx.conv.nonce, ctx.conv.data = "", "", "", {}
+    ctx.reply(
+        t(
+            "You already have {n} open requests from today, the most one person can file in a day. If this "
+            "is about one of them, add a note or photo to it below. For anything urgent, call the property "
+            "office: {phone}.",
+            n=len(tickets),
+            phone=ctx.community.office_phone,
+        ),
+        buttons,
+    )
+    return True

@@ -1,0 +1,204 @@
+"""The bot as a real subprocess, SIGKILLed at random moments and restarted, again and again, while scripted
+residents file requests and a technician grabs some of them; timers (seconds long here) fire meanwhile.
+
+At the end: every confirmed ticket exists exactly once, every outbox row was delivered (a row may have
+gone out twice only when the worker died between Telegram's answer and the database's record of it), in
+order per chat, every timer fired once, and no phone number or token reached the logs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from collections import Counter, defaultdict
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+
+from dispatch import staff
+from dispatch.clock import SystemClock
+from storage.db import Database
+from storage.models import OutboxMessage, Ticket, TicketEvent, Timer
+from tests.fakes.telegram_server import FakeTelegramServer
+from tests.production.botproc import TOKEN, BotProcess, Chats, bot_env, fast_site
+
+RESIDENTS = [7300 + i for i in range(8)]
+TECH = 8300
+BOSS = 8400
+MANAGER = 8500
+ESCALATION_KINDS = ("escalated", "chase_contact", "chase_arrival", "chase_stall")
+
+
+async def add_staff(db_url: str) -> None:
+    db = Database(db_url)
+    await db.upgrade()
+    now = SystemClock().now()
+    async with db.transaction() as s:
+        tech = await staff.add(
+            s,
+            role=staff.Role.TECHNICIAN,
+            name="Zhang",
+            now=now,
+            telegram_id=str(TECH),
+            skills=("plumbing_electric",),
+            capacity=100,
+        )
+        tech.language = "en"
+        tech.on_duty = True
+        for role, name, uid in ((staff.Role.SUPERVISOR, "Boss", BOSS), (staff.Role.MANAGER, "Liu", MANAGER)):
+            person = await staff.add(s, role=role, name=name, now=now, telegram_id=str(uid))
+            person.language = "en"
+    await db.dispose()
+
+
+async def technician(chats: Chats, numbers: set[str], stop: asyncio.Event) -> None:
+    """Accepts the offers of the tickets in `numbers` (once each), ignores the rest."""
+    server, taken = chats.server, set()
+    while not stop.is_set():
+        for message in list(server.sent_to(TECH)):
+            for number in numbers - taken:
+                if f"New job {number}" in message.content and "Accept" in " ".join(message.button_texts):
+                    server.push_callback(TECH, message.message_id, message.callback_data_for("Accept"))
+                    taken.add(number)
+        await asyncio.sleep(0.2)
+
+
+async def killer(worker: BotProcess, stop: asyncio.Event, rng: random.Random) -> None:
+    while not stop.is_set():
+        await asyncio.sleep(rng.uniform(1.5, 4.0))
+        if stop.is_set():
+            break
+        worker.kill()
+        await asyncio.sleep(rng.uniform(0.0, 0.3))
+        worker.start()
+
+
+async def test_sigkill_again_and_again_loses_nothing(db_url: str, tmp_path: Path) -> None:
+    rng = random.Random(6)
+    async with FakeTelegramServer(rate_limit=True) as server:
+        # Faster chats than Telegram's, to keep the test short; the bot is told a bit less than the server.
+        server.PRIVATE_PER_SECOND, server.PRIVATE_BURST = 4.0, 4.0
+        await add_staff(db_url)
+        env = bot_env(
+            server,
+            db_url,
+            tmp_path,
+            BAOXIU_SITE_FILE=str(fast_site(tmp_path / "site.toml")),
+            TELEGRAM_RATE_CHAT="3",
+            TELEGRAM_RATE_CHAT_BURST="3",
+        )
+        worker = BotProcess(env, tmp_path, tmp_path / "bot.log")
+        worker.start()
+        chats = Chats(server, timeout=45)
+        stop = asyncio.Event()
+        wanted: set[str] = set()
+        kill_task = asyncio.create_task(killer(worker, stop, rng))
+        tech_task = asyncio.create_task(technician(chats, wanted, stop))
+        try:
+
+            async def resident(i: int, user: int) -> str:
+                await asyncio.sleep(i * 0.4)
+                number = await chats.file_request(user, f"The kitchen tap is leaking, flat {i}", room="1203")
+                if i % 2 == 0:
+                    wanted.add(number)  # the technician takes every other one
+                return number
+
+            started = asyncio.get_running_loop().time()
+            numbers = await asyncio.gather(*(resident(i, u) for i, u in enumerate(RESIDENTS)))
+            print(f"filed in {asyncio.get_running_loop().time() - started:.1f}s, {worker.kills} kills")
+            await asyncio.sleep(4)  # a little more crashing while offers, grabs and timers are in flight
+        finally:
+            stop.set()
+            await kill_task
+            await tech_task
+        if not worker.alive:
+            worker.start()
+        # Quiet: let every timer due by now fire and every message go out, then stop gracefully.
+        db = Database(db_url)
+        await settle(db, server, timeout=45)
+        stopped = SystemClock().now()
+        assert worker.stop() == 0
+        await check(db, server, numbers, worker, stopped)
+        await db.dispose()
+        log = (tmp_path / "bot.log").read_text(errors="replace")
+        assert "13812345678" not in log and TOKEN not in log
+        assert worker.kills >= 5, f"only {worker.kills} kills"
+        for line in log.splitlines():  # --log-json: one object a line (a killed worker may cut its last)
+            if line.startswith("{") and line.endswith("}"):
+                assert json.loads(line)["level"]
+
+
+async def settle(db: Database, server: FakeTelegramServer, timeout: float) -> None:  # noqa: ASYNC109
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    quiet_since = None
+    while loop.time() < deadline:
+        async with db.transaction() as s:
+            pending = (
+                await s.execute(select(OutboxMessage.id).where(OutboxMessage.status == "pending"))
+            ).all()
+            due = (
+                await s.execute(
+                    select(Timer.id).where(Timer.status == "pending", Timer.due_at <= SystemClock().now())
+                )
+            ).all()
+        if not pending and not due:
+            quiet_since = quiet_since or loop.time()
+            if loop.time() - quiet_since > 1.5:
+                return
+        else:
+            quiet_since = None
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"not settled: {len(pending)} rows pending, {len(due)} timers due")
+
+
+async def check(
+    db: Database, server: FakeTelegramServer, numbers: list[str], worker: BotProcess, stopped: datetime
+) -> None:
+    async with db.transaction() as s:
+        tickets = (await s.execute(select(Ticket))).scalars().all()
+        rows = (await s.execute(select(OutboxMessage).order_by(OutboxMessage.id))).scalars().all()
+        events = (await s.execute(select(TicketEvent))).scalars().all()
+        timers = (await s.execute(select(Timer))).scalars().all()
+    # Every confirmed ticket exists exactly once; nobody got a ticket twice.
+    assert sorted(t.number for t in tickets) == sorted(numbers)
+    assert len(set(numbers)) == len(RESIDENTS)
+    assert Counter(t.resident_id for t in tickets).most_common(1)[0][1] == 1
+    # Every row was delivered; a failed row may only be a button answer sent again after a crash.
+    for row in rows:
+        if row.status == "failed":
+            assert row.kind == "answer" and "query" in row.error.lower(), (row.id, row.kind, row.error)
+        else:
+            assert row.status in ("sent", "skipped"), (row.id, row.status)
+    # Each sent message is in its chat, in outbox order; extra copies only of rows in flight at a kill.
+    by_message = {m.message_id: m for chat in {int(r.chat_id) for r in rows} for m in server.sent_to(chat)}
+    recorded: dict[int, int] = {}
+    for row in rows:
+        if row.kind == "send" and row.status == "sent":
+            assert row.channel_message_id is not None
+            message = by_message[int(row.channel_message_id)]
+            assert str(message.chat_id) == row.chat_id
+            recorded[message.message_id] = row.id
+    extra = 0
+    for chat in {int(r.chat_id) for r in rows}:
+        order = [recorded[m.message_id] for m in server.sent_to(chat) if m.message_id in recorded]
+        assert order == sorted(order), f"chat {chat} out of order: {order}"
+        copies = [m for m in server.sent_to(chat) if m.message_id not in recorded]
+        # A copy shows the text as first sent (the recorded message may have been edited since).
+        texts = {r.payload["text"] for r in rows if r.chat_id == str(chat) and r.kind == "send"}
+        assert all(m.content in texts for m in copies if m.edits == 0), [m.content for m in copies]
+        extra += len(copies)
+    assert extra <= 2 * worker.kills, f"{extra} duplicates for {worker.kills} kills"
+    # Every timer due fired once: one event per escalation level or chase per ticket.
+    late = stopped - timedelta(seconds=1)  # due before the worker stopped, with a sweep's time to spare
+    assert not [(t.kind, t.due_at) for t in timers if t.status == "pending" and t.due_at <= late]
+    seen: dict[tuple[int, str, str], int] = defaultdict(int)
+    for event in events:
+        if event.kind in ESCALATION_KINDS:
+            seen[(event.ticket_id, event.kind, str(event.data.get("level", "")))] += 1
+    assert seen and max(seen.values()) == 1, dict(seen)
+    fired = Counter(t.kind for t in timers if t.status == "fired")
+    assert fired["grab"] >= 1 and fired["contact"] >= 1, fired
+    assert server.rate_limit_violations == 0

@@ -1,0 +1,259 @@
+"""The outbox sender on one or several workers: lanes and leases, order per chat, shared rate limits,
+429s, outages, permanent failures and the supervisor's notice."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from bot.outbox import DeliveryError, OutboxSender
+from bot.ratelimit import ChannelLimits, Rate, advance, allowed_at
+from dispatch import staff
+from dispatch.clock import FakeClock
+from dispatch.tickets import Draft, submit
+from handlers.messages import Outbound
+from handlers.router import write_outbox
+from storage.db import Database
+from storage.models import OutboxLane, OutboxMessage, TicketEvent
+from tests.fakes.telegram_objects import TokenBucket
+from tests.harness import RecordingDelivery
+
+CH = "test"
+
+
+class SlowDelivery(RecordingDelivery):
+    """Records like a phone, with a delay per message and the wall time of each arrival."""
+
+    def __init__(self, delay: float = 0.0) -> None:
+        super().__init__()
+        self.delay = delay
+        self.arrivals: list[tuple[str, float]] = []
+        self.errors_for: dict[str, list[DeliveryError]] = defaultdict(list)
+        self.in_flight: dict[str, int] = defaultdict(int)
+        self.overlaps = 0
+
+    async def deliver(self, message: Outbound, edit_target: str | None) -> str | None:
+        self.in_flight[message.chat_id] += 1
+        if self.in_flight[message.chat_id] > 1:
+            self.overlaps += 1
+        try:
+            if self.delay:
+                await asyncio.sleep(self.delay)
+            errors = self.errors_for.get(message.chat_id)
+            if errors:
+                raise errors.pop(0)
+            self.arrivals.append((message.chat_id, time.monotonic()))
+            return await super().deliver(message, edit_target)
+        finally:
+            self.in_flight[message.chat_id] -= 1
+
+
+async def queue(db: Database, now: datetime, messages: list[Outbound]) -> None:
+    async with db.transaction() as session:
+        write_outbox(session, messages, now)
+
+
+async def drain(*senders: OutboxSender, rounds: int = 200) -> None:
+    for _ in range(rounds):
+        counts = await asyncio.gather(*(s.run_once() for s in senders))
+        if not any(counts) and not await senders[0].pending_count():
+            return
+        if not any(counts):
+            await asyncio.sleep(0.05)
+    raise AssertionError("outbox never drained")
+
+
+def texts(delivery: RecordingDelivery, chat: str) -> list[str]:
+    return [m.text for m in delivery.chat(chat)]
+
+
+async def test_two_workers_send_each_row_once_in_order_per_chat(db: Database, clock: FakeClock) -> None:
+    delivery = SlowDelivery(delay=0.002)
+    a = OutboxSender(db, {CH: delivery}, clock, owner="a")
+    b = OutboxSender(db, {CH: delivery}, clock, owner="b")
+    chats = [str(1000 + i) for i in range(12)]
+    for wave in range(3):
+        await queue(db, clock.now(), [Outbound(CH, c, f"{c}:{wave}:{i}") for i in range(5) for c in chats])
+        await drain(a, b)
+    for chat in chats:
+        assert texts(delivery, chat) == [f"{chat}:{w}:{i}" for w in range(3) for i in range(5)]
+    assert delivery.overlaps == 0  # never two sends to one chat at once
+    async with db.transaction() as s:
+        lanes = (await s.execute(select(OutboxLane))).scalars().all()
+    assert len(lanes) == 12 and all(lane.lease_until is None for lane in lanes)
+
+
+async def test_a_dead_workers_lease_runs_out_and_another_takes_over(db: Database, clock: FakeClock) -> None:
+    delivery = RecordingDelivery()
+    wall = [datetime(2026, 1, 1, tzinfo=UTC)]
+    dead = OutboxSender(db, {CH: delivery}, clock, owner="dead", lease=10, wall=lambda: wall[0])
+    alive = OutboxSender(db, {CH: delivery}, clock, owner="alive", lease=10, wall=lambda: wall[0])
+    await queue(db, clock.now(), [Outbound(CH, "5", "one"), Outbound(CH, "5", "two")])
+    claimed = await dead._claim(10)  # it claims the chat, then "dies" before sending
+    assert [lane.chat_id for lane in claimed] == ["5"]
+    assert await alive.run_once() == 0  # the lease holds
+    wall[0] += timedelta(seconds=11)
+    assert await alive.run_once() == 2
+    assert texts(delivery, "5") == ["one", "two"]
+
+
+async def test_one_bad_chat_does_not_hold_up_the_others(db: Database, clock: FakeClock) -> None:
+    delivery = SlowDelivery()
+    delivery.errors_for["1"] = [DeliveryError("boom")] * 3
+    sender = OutboxSender(db, {CH: delivery}, clock)
+    await queue(db, clock.now(), [Outbound(CH, c, f"{c}-{i}") for i in range(3) for c in ("1", "2", "3")])
+    await sender.run_once()
+    assert texts(delivery, "1") == []  # its head waits (backoff); its later rows wait behind it, in order
+    assert texts(delivery, "2") == ["2-0", "2-1", "2-2"] and texts(delivery, "3") == ["3-0", "3-1", "3-2"]
+    for _ in range(3):
+        clock.advance(timedelta(minutes=2))
+        await sender.run_once()
+    assert texts(delivery, "1") == ["1-0", "1-1", "1-2"]
+
+
+async def test_permanent_error_gives_up_and_tells_the_supervisor(db: Database, clock: FakeClock) -> None:
+    from dispatch.site import load_site
+
+    site = load_site(None)
+    community = site.default
+    delivery = SlowDelivery()
+    async with db.transaction() as s:
+        boss = await staff.add(s, role=staff.Role.SUPERVISOR, name="Boss", now=clock.now())
+        await staff.bind_identity(s, boss, CH, "boss", "boss", now=clock.now())
+        boss.language = "en"
+        resident = await staff.add(s, role=staff.Role.TECHNICIAN, name="Li", now=clock.now())
+        await staff.bind_identity(s, resident, CH, "li", "li", now=clock.now())
+        draft = Draft(
+            community=community.code,
+            scope="in_unit",
+            phone="13812345678",
+            description="Leak",
+            category="plumbing",
+            urgency="normal",
+            building="1",
+            unit="1",
+            room="1203",
+        )
+        ticket = await submit(s, community, resident.id, draft, now=clock.now(), language="en")
+        number, ticket_id = ticket.number, ticket.id
+    delivery.errors_for["li"] = [DeliveryError("forbidden: bot was blocked by the user", permanent=True)] * 2
+    await queue(
+        db,
+        clock.now(),
+        [
+            Outbound(CH, "li", f"Your job {number}", important=True),
+            Outbound(CH, "li", "chit-chat"),  # not important: nobody is told
+            Outbound(CH, "li", "after"),
+        ],
+    )
+    sender = OutboxSender(db, {CH: delivery}, clock)
+    await drain(sender)
+    assert texts(delivery, "li") == ["after"]  # the chat goes on after the failures
+    told = texts(delivery, "boss")
+    assert len(told) == 1 and number in told[0] and "Li" in told[0] and "blocked" in told[0]
+    async with db.transaction() as s:
+        rows = (await s.execute(select(OutboxMessage).order_by(OutboxMessage.id))).scalars().all()
+        events = (
+            (await s.execute(select(TicketEvent).where(TicketEvent.ticket_id == ticket_id))).scalars().all()
+        )
+    assert [r.status for r in rows[:3]] == ["failed", "failed", "sent"]
+    assert "blocked" in rows[0].error
+    assert [e.kind for e in events].count("delivery_failed") == 1
+
+
+async def test_429_pauses_the_chat_and_the_channel_without_blaming_the_row(
+    db: Database, clock: FakeClock
+) -> None:
+    delivery = SlowDelivery()
+    delivery.errors_for["7"] = [DeliveryError("Too Many Requests: retry after 1", retry_after=1.0)]
+    sender = OutboxSender(db, {CH: delivery}, clock)
+    await queue(db, clock.now(), [Outbound(CH, "7", "a"), Outbound(CH, "8", "b")])
+    await sender.run_once()
+    state = await sender.channel_state(CH)
+    assert state.paused_until is not None and state.paused_until > datetime.now(UTC)
+    assert await sender.run_once() == 0  # the channel is paused
+    await asyncio.sleep(1.1)
+    await drain(sender)
+    assert texts(delivery, "7") == ["a"]
+    async with db.transaction() as s:
+        row = (await s.execute(select(OutboxMessage).where(OutboxMessage.chat_id == "7"))).scalar_one()
+    assert row.attempts == 1 and row.status == "sent"  # the 429 did not count as a failed attempt
+
+
+async def test_an_outage_pauses_the_channel_and_costs_no_attempts(db: Database, clock: FakeClock) -> None:
+    delivery = SlowDelivery()
+    down = DeliveryError("ConnectError: refused", outage=True)
+    delivery.errors_for["9"] = [down] * 3
+    sender = OutboxSender(db, {CH: delivery}, clock)
+    await queue(db, clock.now(), [Outbound(CH, "9", "x")])
+    started = time.monotonic()
+    await drain(sender, rounds=400)
+    assert texts(delivery, "9") == ["x"]
+    assert time.monotonic() - started < 30
+    async with db.transaction() as s:
+        row = (await s.execute(select(OutboxMessage))).scalar_one()
+    assert row.attempts == 1  # three outage failures, none held against the message
+
+
+def test_gcra_allows_a_burst_then_the_rate() -> None:
+    rate = Rate(1.0, burst=3)
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    stamp = None
+    times = []
+    for _ in range(6):
+        at = allowed_at(stamp, rate, 1, t0)
+        stamp = advance(stamp, rate, 1, at)
+        times.append((at - t0).total_seconds())
+    assert times == [0, 0, 0, 1, 2, 3]
+    # Two messages in one call (an album and its text) need two tokens at once.
+    assert (allowed_at(advance(None, rate, 2, t0), rate, 2, t0) - t0).total_seconds() == 1
+
+
+async def test_shared_limits_hold_across_workers(db: Database, clock: FakeClock) -> None:
+    """Two workers, one deployment-wide budget: per chat and overall, measured at arrival."""
+    delivery = SlowDelivery()
+    limits = ChannelLimits(overall=Rate(20, burst=2), private=Rate(5, burst=2))
+    senders = [OutboxSender(db, {CH: delivery}, clock, owner=f"w{i}", limits={CH: limits}) for i in range(2)]
+    chats = [str(i) for i in range(1, 5)]
+    await queue(db, clock.now(), [Outbound(CH, c, f"{c}/{i}") for i in range(8) for c in chats])
+    started = time.monotonic()
+    await drain(*senders)
+    elapsed = time.monotonic() - started
+    assert len(delivery.messages) == 32
+    assert elapsed >= (32 - 2) / 20 * 0.9  # the overall limit, not twice it
+    # Measured the way Telegram (and the fake server) does: token buckets with one message of slack for
+    # network jitter between the reserved time and the arrival.
+    assert violations(sorted(t for _, t in delivery.arrivals), capacity=3, rate=20) == 0
+    for chat in chats:
+        assert violations([t for c, t in delivery.arrivals if c == chat], capacity=3, rate=5) == 0
+        assert texts(delivery, chat) == [f"{chat}/{i}" for i in range(8)]
+
+
+def violations(arrivals: list[float], capacity: float, rate: float) -> int:
+    """How many arrivals a token bucket would have refused."""
+    bucket = TokenBucket(capacity, rate, arrivals[0] if arrivals else 0.0)
+    refused = 0
+    for at in arrivals:
+        if bucket.wait_time(at) > 0:
+            refused += 1
+        else:
+            bucket.take()
+    return refused
+
+
+@pytest.mark.parametrize("kind", ["answer", "send"])
+async def test_answers_are_not_rate_limited(db: Database, clock: FakeClock, kind: str) -> None:
+    delivery = SlowDelivery()
+    limits = ChannelLimits(private=Rate(2, burst=1))
+    sender = OutboxSender(db, {CH: delivery}, clock, limits={CH: limits})
+    messages = [Outbound(CH, "1", "hi", callback_id=f"cb{i}" if kind == "answer" else "") for i in range(3)]
+    await queue(db, clock.now(), messages)
+    started = time.monotonic()
+    await drain(sender)
+    took = time.monotonic() - started
+    assert (took < 0.5) if kind == "answer" else (took > 0.9)
