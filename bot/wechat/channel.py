@@ -1,0 +1,235 @@
+"""The WeChat side of one bot process: callback routes, deliveries, token caches, and the web server.
+
+`WeChatChannel.of(app)` builds everything once per App from its settings and registers the deliveries in
+`app.channels` ("wechat" for the Official Account, "wecom" for the WeCom app, "wecom-robot" for the group
+robot). The callback routes reach the web app through `bot.web.ROUTE_PROVIDERS`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import TYPE_CHECKING
+
+from pydantic import SecretStr
+from sqlalchemy import delete
+from starlette.routing import BaseRoute, Route
+
+from bot import web
+from bot.app import App
+from bot.wechat import oa, work
+from bot.wechat.callback import CallbackCore
+from bot.wechat.chats import CardStore, ChatStore
+from bot.wechat.client import Api, OAClient, RobotClient, WorkClient, fetch_token
+from bot.wechat.delivery import OA, ROBOT, WECOM, OfficialAccountDelivery, RobotDelivery, WeComDelivery
+from bot.wechat.inbound import InboundTranslator
+from bot.wechat.media import PhotoFetcher
+from bot.wechat.token import TokenCache
+from dispatch import staff
+from storage.models import GroupBinding
+
+if TYPE_CHECKING:
+    from bot.web import WebServer
+
+log = logging.getLogger(__name__)
+
+
+def _secret(value: SecretStr | None) -> str:
+    return value.get_secret_value() if value is not None else ""
+
+
+def configured(app: App) -> bool:
+    """True when any WeChat app (Official Account, WeCom app, group robot) is set up."""
+    s = app.settings
+    return s.has_wechat or s.has_wecom or s.wecom_robot_webhook is not None
+
+
+class WeChatChannel:
+    """Everything WeChat in one process, built from the App's settings."""
+
+    def __init__(self, app: App) -> None:
+        s, services = app.settings, app.services
+        clock = services.clock
+        self.app = app
+        self.chats = ChatStore(app.db, clock)
+        self.cards = CardStore(app.db, clock)
+        self.cores: list[CallbackCore] = []
+        self.route_list: list[BaseRoute] = []
+        self.oa_api: Api | None = None
+        self.work_api: Api | None = None
+        max_bytes = s.baoxiu_max_photo_mb * 1024 * 1024
+        if s.has_wechat:
+            oa_client = OAClient(s.wechat_app_id, _secret(s.wechat_app_secret), s.wechat_api_base_url)
+            oa_tokens = TokenCache(app.db, clock, f"oa:{s.wechat_app_id}", lambda: fetch_token(oa_client))
+            self.oa_api = Api(oa_client, oa_tokens)
+            oa_core = self._core(
+                OA, InboundTranslator(OA, self.chats, PhotoFetcher(self.oa_api, max_bytes), clock.now)
+            )
+            callback = oa.OfficialAccountCallback(
+                oa_core, _secret(s.wechat_token), _secret(s.wechat_aes_key) or None, s.wechat_app_id
+            )
+            self.route_list.append(Route(oa.PATH, callback.endpoint, methods=["GET", "POST"]))
+            oa_delivery = OfficialAccountDelivery(
+                self.oa_api,
+                app.db,
+                clock,
+                services.media,
+                self.chats,
+                language=s.baoxiu_language,
+                template_id=s.wechat_template_id,
+                template_fields=s.wechat_template_fields,
+                msgmenu=s.wechat_msgmenu,
+                timezone=app.site.default.timezone,
+            )
+            oa_delivery.channel_ref = self
+            app.channels[OA] = oa_delivery
+        if s.has_wecom:
+            assert s.wecom_agent_id is not None
+            work_client = WorkClient(
+                s.wecom_corp_id, _secret(s.wecom_secret), s.wecom_agent_id, s.wecom_api_base_url
+            )
+            key = f"wecom:{s.wecom_corp_id}:{s.wecom_agent_id}"
+            work_tokens = TokenCache(app.db, clock, key, lambda: fetch_token(work_client))
+            self.work_api = Api(work_client, work_tokens)
+            fetch = PhotoFetcher(self.work_api, max_bytes)
+            work_core = self._core(WECOM, InboundTranslator(WECOM, self.chats, fetch, clock.now))
+            work_callback = work.WorkCallback(
+                work_core,
+                self.cards,
+                _secret(s.wecom_token),
+                _secret(s.wecom_aes_key),
+                s.wecom_corp_id,
+                s.wecom_agent_id,
+            )
+            self.route_list.append(Route(work.PATH, work_callback.endpoint, methods=["GET", "POST"]))
+            work_delivery = WeComDelivery(
+                self.work_api,
+                app.db,
+                clock,
+                services.media,
+                self.chats,
+                self.cards,
+                language=s.baoxiu_language,
+            )
+            work_delivery.channel_ref = self
+            app.channels[WECOM] = work_delivery
+        if s.wecom_robot_webhook is not None:
+            app.channels[ROBOT] = RobotDelivery(RobotClient(_secret(s.wecom_robot_webhook)))
+
+    def _core(self, channel: str, translator: InboundTranslator) -> CallbackCore:
+        app = self.app
+        core = CallbackCore(
+            channel,
+            app.db,
+            app.router,
+            translator,
+            self.chats,
+            app.services.clock.now,
+            app.settings.baoxiu_language,
+            app.sender.wake,
+        )
+        self.cores.append(core)
+        return core
+
+    @classmethod
+    def of(cls, app: App) -> WeChatChannel:
+        """The App's WeChat channel, built and attached on first use."""
+        for name in (OA, WECOM):
+            owner = getattr(app.channels.get(name), "channel_ref", None)
+            if isinstance(owner, WeChatChannel):
+                return owner
+        return cls(app)
+
+    def routes(self) -> list[BaseRoute]:
+        """The callback endpoints: /wechat/oa and /wechat/work."""
+        return list(self.route_list)
+
+    async def prepare(self) -> None:
+        """Make the group robot (when set) a supervisors' group of every community: escalations reach it."""
+        now = self.app.services.clock.now()
+        async with self.app.db.transaction() as session:
+            if self.app.settings.wecom_robot_webhook is None:
+                await session.execute(delete(GroupBinding).where(GroupBinding.channel == ROBOT))
+                return
+            for community in self.app.site.communities:
+                await staff.bind_group(
+                    session, community.code, ROBOT, "supervisors", "robot", by=None, now=now
+                )
+
+    async def close(self) -> None:
+        """Let callbacks still being handled finish; close the HTTP connections."""
+        for core in self.cores:
+            await core.close()
+        for api in (self.oa_api, self.work_api):
+            if api is not None:
+                api.client._http.close()
+
+
+def wechat_routes(app: App) -> list[BaseRoute]:
+    """Route provider for bot.web: the WeChat callbacks when an app is configured."""
+    if not (app.settings.has_wechat or app.settings.has_wecom):
+        return []
+    return WeChatChannel.of(app).routes()
+
+
+if wechat_routes not in web.ROUTE_PROVIDERS:
+    web.ROUTE_PROVIDERS.append(wechat_routes)
+
+
+async def cancel(task: asyncio.Task[None]) -> None:
+    """Cancel a task and wait for it to end.
+
+    On Python 3.11 `asyncio.wait_for` may swallow a cancellation that arrives just as the awaited event is
+    set (the sender's wake-up), so cancel again until the task is really done.
+    """
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=0.1)
+    with contextlib.suppress(asyncio.CancelledError):
+        task.result()
+
+
+class WeChatRunner:
+    """The WeChat part of `baoxiu run`: the web server with the callbacks (bot.web.WebServer, uvicorn), and
+    the outbox sender when no other channel runs it."""
+
+    def __init__(
+        self,
+        app: App,
+        *,
+        run_sender: bool,
+        host: str | None = None,
+        port: int | None = None,
+        sender_interval: float | None = None,
+    ) -> None:
+        self.app = app
+        self.run_sender = run_sender
+        self.host = host or app.settings.baoxiu_web_host
+        self.port = port if port is not None else app.settings.baoxiu_web_port
+        self.sender_interval = sender_interval or app.settings.baoxiu_outbox_interval
+        self.channel = WeChatChannel.of(app)
+        self.server: WebServer | None = None  # None when only the group robot is configured
+        self._sender: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Bind the port, serve the callbacks (and every other route of the web app), deliver."""
+        from bot.web import WebServer
+
+        await self.channel.prepare()
+        if self.channel.route_list:
+            self.server = WebServer(self.app, self.host, self.port)
+            await self.server.start()
+            self.port = self.server.port
+            paths = ", ".join(getattr(r, "path", "") for r in self.channel.route_list)
+            log.info("WeChat callbacks on http://%s:%s (%s)", self.host, self.port, paths)
+        if self.run_sender:
+            self._sender = asyncio.create_task(self.app.sender.run_forever(self.sender_interval))
+
+    async def stop(self) -> None:
+        """Stop serving and delivering; what is left in the outbox waits for the next start."""
+        if self.server is not None:
+            await self.server.stop()
+        if self._sender is not None:
+            await cancel(self._sender)
+        await self.channel.close()
