@@ -1,7 +1,7 @@
 """wechat: shared access tokens, per-chat choices, WeCom template cards
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-11-24 00:00:00
 """
 
@@ -14,7 +14,7 @@ import storage.models
 
 
 revision: str = '0005'
-down_revision: str | None = '0003'
+down_revision: str | None = '0004'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
