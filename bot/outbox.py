@@ -40,6 +40,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot import metrics
+from bot.answers import fast_channels, queued, send_answers
 from bot.ratelimit import ChannelLimits, channel_row, lane_row, pause, reserve, seconds_until
 from dispatch.clock import Clock
 from handlers.i18n import Translator
@@ -137,7 +138,9 @@ class OutboxSender:
         self.limits: dict[str, ChannelLimits] = limits if limits is not None else {}
         self.wall = wall
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        self.fast = fast_channels(channels)  # channels whose tap answers skip the chat lanes
         self._wake = asyncio.Event()
+        self._tap_wake = asyncio.Event()
         # One pass at a time in this process; lanes of other workers are kept apart by their leases.
         self._pass = asyncio.Lock()
         self._active: dict[tuple[str, str], tuple[Lane, asyncio.Task[int]]] = {}
@@ -148,6 +151,7 @@ class OutboxSender:
     def wake(self) -> None:
         """Ask the running loop to look at the outbox now."""
         self._wake.set()
+        self._tap_wake.set()
 
     # ----- passes ----------------------------------------------------------------------------------
 
@@ -155,12 +159,14 @@ class OutboxSender:
         """Claim the chats that have something due and drain them; return how many rows were finished."""
         async with self._pass:
             self.last_run_at = self.clock.now()
+            answered = await send_answers(self.db, self.channels, self.fast, self.clock)
             lanes = await self._claim(self.batch)
             counts = await asyncio.gather(*(self._drain(lane) for lane in lanes))
-            return sum(counts)
+            return answered + sum(counts)
 
     async def run_forever(self, interval: float = 1.0, max_lanes: int = 200) -> None:
         """Claim chats when woken and at least every `interval` seconds; each chat drains as a task."""
+        taps = asyncio.create_task(self._answer_forever(interval), name="outbox:answers")
         try:
             while True:
                 self.last_run_at = self.clock.now()
@@ -174,20 +180,31 @@ class OutboxSender:
                     log.exception("outbox pass failed")
                 await self._sleep(interval)
         finally:
-            tasks = [task for _, task in self._active.values()]
+            tasks = [taps, *(task for _, task in self._active.values())]
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _sleep(self, interval: float) -> None:
+    async def _answer_forever(self, interval: float) -> None:
+        """Tap answers as soon as a handler commits them (woken by the router), apart from the lanes."""
+        while True:
+            try:
+                while await send_answers(self.db, self.channels, self.fast, self.clock):
+                    pass
+            except Exception:
+                log.exception("answering taps failed")
+            await self._sleep(interval, self._tap_wake)
+
+    async def _sleep(self, interval: float, event: asyncio.Event | None = None) -> None:
         """Until woken or `interval` passes. Not asyncio.wait_for: on Python 3.11 it can swallow a
         cancellation that arrives as the event is set, and the loop would never stop."""
-        waiter = asyncio.ensure_future(self._wake.wait())
+        event = event or self._wake
+        waiter = asyncio.ensure_future(event.wait())
         try:
             await asyncio.wait({waiter}, timeout=interval)
         finally:
             waiter.cancel()
-        self._wake.clear()
+        event.clear()
 
     def _spawn(self, lane: Lane) -> None:
         task = asyncio.create_task(self._drain(lane), name=f"outbox:{lane.channel}:{lane.chat_id}")
@@ -220,6 +237,7 @@ class OutboxSender:
                     OutboxMessage.chat_id == Head.chat_id,
                     OutboxMessage.status == "pending",
                     OutboxMessage.id < Head.id,
+                    queued(OutboxMessage, self.fast),
                 )
                 .exists()
             )
@@ -230,6 +248,7 @@ class OutboxSender:
                         Head.status == "pending",
                         Head.channel.in_(channels),
                         Head.next_attempt_at <= now,
+                        queued(Head, self.fast),
                         ~earlier,
                     )
                     .order_by(Head.id)
@@ -269,6 +288,7 @@ class OutboxSender:
                     .where(
                         OutboxMessage.status == "pending",
                         tuple_(OutboxMessage.channel, OutboxMessage.chat_id).in_(list(by_key)),
+                        queued(OutboxMessage, self.fast),
                     )
                     .order_by(OutboxMessage.id)
                     .limit(PREFETCH * len(lanes))
@@ -383,6 +403,7 @@ class OutboxSender:
                     OutboxMessage.channel == lane.channel,
                     OutboxMessage.chat_id == lane.chat_id,
                     OutboxMessage.status == "pending",
+                    queued(OutboxMessage, self.fast),
                 )
                 .order_by(OutboxMessage.id)
                 .limit(limit)
@@ -582,7 +603,7 @@ async def tell_supervisor(session: AsyncSession, row: OutboxMessage, error: str,
     )
     supervisors = [
         p
-        for p in await staff.overseers(session, ticket.area, staff.Role.SUPERVISOR)
+        for p in await staff.overseers(session, ticket.area, staff.Role.SUPERVISOR, ticket.community)
         if recipient is None or p.id != recipient.id
     ]
     targets: list[tuple[str, str, str]] = []

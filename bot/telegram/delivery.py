@@ -66,6 +66,8 @@ def _seconds(value: int | float | timedelta) -> float:
 class TelegramDelivery:
     """Delivers outbox rows through python-telegram-bot's Bot."""
 
+    ephemeral_answers = True  # answerCallbackQuery: no chat message, so no place in the chat's order
+
     def __init__(self, bot: Bot, media: MediaStore) -> None:
         self.bot = bot
         self.media = media

@@ -257,3 +257,33 @@ async def test_answers_are_not_rate_limited(db: Database, clock: FakeClock, kind
     await drain(sender)
     took = time.monotonic() - started
     assert (took < 0.5) if kind == "answer" else (took > 0.9)
+
+
+class TapDelivery(SlowDelivery):
+    """A channel like Telegram: a tap's answer is a toast, not a message in the chat."""
+
+    ephemeral_answers = True
+
+
+@pytest.mark.parametrize("ephemeral", [True, False])
+async def test_a_tap_answer_does_not_wait_behind_a_paused_chat(
+    db: Database, clock: FakeClock, ephemeral: bool
+) -> None:
+    delivery = TapDelivery() if ephemeral else SlowDelivery()
+    delivery.errors_for["7"] = [DeliveryError("Too Many Requests: retry after 2", retry_after=2.0)]
+    sender = OutboxSender(db, {CH: delivery}, clock)
+    await queue(db, clock.now(), [Outbound(CH, "7", "Offer BX-1 was taken by Zhang")])
+    await sender.run_once()  # 429: the chat waits two seconds
+    await queue(db, clock.now(), [Outbound(CH, "7", "Already taken", callback_id="q1")])
+    await sender.run_once()
+    if ephemeral:
+        assert delivery.answers == [("q1", "Already taken")]  # answered while the chat waits out its 429
+    else:
+        assert delivery.answers == []  # a chat message on this channel: it keeps its place in the chat
+    await asyncio.sleep(2.1)
+    await drain(sender)
+    assert delivery.answers == [("q1", "Already taken")]
+    async with db.transaction() as s:
+        rows = (await s.execute(select(OutboxMessage).order_by(OutboxMessage.id))).scalars().all()
+    assert [(r.kind, r.status) for r in rows] == [("send", "sent"), ("answer", "sent")]
+    assert texts(delivery, "7") == ["Offer BX-1 was taken by Zhang"]

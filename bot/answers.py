@@ -1,0 +1,97 @@
+"""Button-tap answers, sent as soon as the tap is handled rather than in the chat's queue.
+
+A tap's answer (Telegram's answerCallbackQuery) stops the spinner on the button and may show a short toast.
+It is not a message in the chat, so it need not wait behind the chat's earlier messages or the rate limits
+(it doesn't count against them), and Telegram refuses it after about 15 seconds anyway. On channels whose
+delivery sets `ephemeral_answers`, such rows skip the chat lanes: they are claimed (marked sent) in one
+transaction and answered concurrently. A worker that dies in between loses only a toast. On other channels
+(WeChat, where an answer is a chat message) answers stay in the chat's queue, in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import ColumnElement, or_, select, true, update
+
+from dispatch.clock import Clock
+from handlers.messages import Outbound
+from storage.db import Database
+from storage.models import OutboxMessage
+
+log = logging.getLogger(__name__)
+BATCH = 200
+
+
+def fast_channels(channels: Mapping[str, object]) -> frozenset[str]:
+    """The channels whose tap answers are ephemeral."""
+    return frozenset(
+        name for name, delivery in channels.items() if getattr(delivery, "ephemeral_answers", False)
+    )
+
+
+def queued(model: Any, fast: frozenset[str]) -> ColumnElement[bool]:
+    """SQL: the rows that go through their chat's lane (all but the fast channels' answers)."""
+    if not fast:
+        return true()
+    return or_(model.kind != "answer", model.channel.not_in(sorted(fast)))
+
+
+async def send_answers(db: Database, channels: Mapping[str, Any], fast: frozenset[str], clock: Clock) -> int:
+    """Claim the pending tap answers of the fast channels and send them at once; returns how many."""
+    if not fast:
+        return 0
+    now = clock.now()
+    async with db.transaction() as session:
+        rows = list(
+            (
+                await session.execute(
+                    select(OutboxMessage)
+                    .where(
+                        OutboxMessage.status == "pending",
+                        OutboxMessage.kind == "answer",
+                        OutboxMessage.channel.in_(sorted(fast)),
+                    )
+                    .order_by(OutboxMessage.id)
+                    .limit(BATCH)
+                    .with_for_update(skip_locked=True)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        if not rows:
+            return 0
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_([row.id for row in rows]))
+            .values(status="sent", sent_at=now, attempts=OutboxMessage.attempts + 1)
+        )
+    errors = await asyncio.gather(*(_answer(channels[row.channel], row) for row in rows))
+    failed = {row.id: error for row, error in zip(rows, errors, strict=True) if error}
+    if failed:
+        async with db.transaction() as session:
+            for row_id, error in failed.items():
+                await session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id == row_id)
+                    .values(status="failed", error=error)
+                )
+    return len(rows)
+
+
+async def _answer(delivery: Any, row: OutboxMessage) -> str:
+    """Answer one tap; the error text when the channel refused (never raised: the others go on)."""
+    from bot import metrics
+
+    message = Outbound.from_row(row.channel, row.chat_id, row.payload, row.ref, row.edit_ref)
+    try:
+        await delivery.deliver(message, None)
+    except Exception as exc:  # a refused answer only costs the toast
+        log.info("tap answer %s not delivered: %s", row.id, exc)
+        return (str(exc) or type(exc).__name__)[:300]
+    metrics.SENT.labels(row.channel, "answer").inc()
+    return ""
