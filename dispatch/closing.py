@@ -53,7 +53,7 @@ async def start_rework(
     ticket.arrival_code, ticket.code_attempts = new_code(), 0
     ticket.fixed = None
     await timers.cancel(session, ticket.id, [timers.CONFIRM_REMIND, timers.CONFIRM_TIMEOUT])
-    for supervisor in await staff.overseers(session, ticket.area, staff.Role.SUPERVISOR):
+    for supervisor in await staff.overseers(session, ticket.area, staff.Role.SUPERVISOR, ticket.community):
         notices.person("rework_supervisor", ticket.id, supervisor.id, reason=reason)
     if ticket.technician_id is not None:
         notices.person("rework_technician", ticket.id, ticket.technician_id, reason=reason)
@@ -117,19 +117,28 @@ async def open_followup(
         return
     session.add(FollowUp(ticket_id=ticket.id, reason=reason, status="open", created_at=now))
     log(session, ticket, "followup_opened", now=now, actor_id=None, reason=reason)
-    for person in await customer_service(session):
+    for person in await customer_service(session, ticket.community):
         notices.person("followup_task", ticket.id, person.id, reason=reason)
 
 
-async def customer_service(session: AsyncSession) -> Sequence[Person]:
-    """Everyone in customer service."""
-    stmt = select(Person).where(Person.role == str(staff.Role.CUSTOMER_SERVICE), Person.active.is_(True))
+async def customer_service(session: AsyncSession, community: str | None = None) -> Sequence[Person]:
+    """Customer service of the community (and those of no community in particular)."""
+    stmt = select(Person).where(
+        Person.role == str(staff.Role.CUSTOMER_SERVICE),
+        Person.active.is_(True),
+        staff.in_community(community),
+    )
     return (await session.execute(stmt)).scalars().all()
 
 
-async def open_followups(session: AsyncSession, limit: int = 20) -> Sequence[FollowUp]:
-    """Follow-up tasks waiting, oldest first."""
-    stmt = select(FollowUp).where(FollowUp.status == "open").order_by(FollowUp.created_at).limit(limit)
+async def open_followups(
+    session: AsyncSession, community: str | None = None, limit: int = 20
+) -> Sequence[FollowUp]:
+    """Follow-up tasks waiting in the community (all when None), oldest first."""
+    stmt = select(FollowUp).where(FollowUp.status == "open")
+    if community is not None:
+        stmt = stmt.join(Ticket, Ticket.id == FollowUp.ticket_id).where(Ticket.community == community)
+    stmt = stmt.order_by(FollowUp.created_at).limit(limit)
     return (await session.execute(stmt)).scalars().all()
 
 
@@ -207,7 +216,7 @@ async def cancel(
 
 async def reopen(session: AsyncSession, ticket: Ticket, by: Person, now: datetime, notices: Notices) -> None:
     """A supervisor sends a finished job back as rework."""
-    if not staff.oversees(by, ticket.area):
+    if not staff.oversees(by, ticket.area, ticket.community):
         raise JobRefused("not_supervisor")
     if ticket.technician_id is None:
         raise JobRefused("status", status=ticket.status)

@@ -48,7 +48,7 @@ async def _grab(s: AsyncSession, c: Community, t: Ticket, timer: Timer, now: dat
         if widened:
             timers.start(s, t.id, timers.GRAB, now + urgency.grab, now=now, round="wide")
             return "widened"
-    supervisors = await staff.overseers(s, t.area, staff.Role.SUPERVISOR)
+    supervisors = await staff.overseers(s, t.area, staff.Role.SUPERVISOR, t.community)
     await _ping(
         s,
         c,
@@ -67,7 +67,7 @@ async def _grab(s: AsyncSession, c: Community, t: Ticket, timer: Timer, now: dat
 async def _manager(s: AsyncSession, c: Community, t: Ticket, timer: Timer, now: datetime, n: Notices) -> str:
     if t.status not in UNASSIGNED or t.technician_id is not None:
         return "moot"
-    managers = await staff.overseers(s, t.area, staff.Role.MANAGER)
+    managers = await staff.overseers(s, t.area, staff.Role.MANAGER, t.community)
     await _ping(
         s,
         c,
@@ -140,23 +140,27 @@ async def _stall(s: AsyncSession, c: Community, t: Ticket, timer: Timer, now: da
 async def _same_day(s: AsyncSession, c: Community, t: Ticket, timer: Timer, now: datetime, n: Notices) -> str:
     if t.status not in HELD:
         return "moot"
-    for person in await staff.overseers(s, t.area, staff.Role.SUPERVISOR):
+    for person in await staff.overseers(s, t.area, staff.Role.SUPERVISOR, t.community):
         n.person("unfinished_today", t.id, person.id)
-    for person in await _customer_service(s):
+    for person in await _customer_service(s, t.community):
         n.person("unfinished_today", t.id, person.id)
     log(s, t, "unfinished_today", now=now, actor_id=None)
     return "customer_service"
 
 
-async def _customer_service(s: AsyncSession) -> list[Person]:
+async def _customer_service(s: AsyncSession, community: str) -> list[Person]:
     from sqlalchemy import select
 
-    stmt = select(Person).where(Person.role == str(staff.Role.CUSTOMER_SERVICE), Person.active.is_(True))
+    stmt = select(Person).where(
+        Person.role == str(staff.Role.CUSTOMER_SERVICE),
+        Person.active.is_(True),
+        staff.in_community(community),
+    )
     return list((await s.execute(stmt)).scalars().all())
 
 
 async def _chase(s: AsyncSession, t: Ticket, timer: Timer, now: datetime, n: Notices, kind: str) -> str:
-    supervisors = await staff.overseers(s, t.area, staff.Role.SUPERVISOR)
+    supervisors = await staff.overseers(s, t.area, staff.Role.SUPERVISOR, t.community)
     late = minutes(now, timer.created_at)
     for person in supervisors:
         n.person(kind, t.id, person.id, late=late, technician_id=t.technician_id)

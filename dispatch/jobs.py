@@ -151,7 +151,9 @@ async def arrive(
         log(session, ticket, "wrong_code", now=now, actor_id=tech.id, attempt=ticket.code_attempts)
         left = policy.code_tries - ticket.code_attempts
         if left <= 0:
-            for supervisor in await staff.overseers(session, ticket.area, staff.Role.SUPERVISOR):
+            for supervisor in await staff.overseers(
+                session, ticket.area, staff.Role.SUPERVISOR, ticket.community
+            ):
                 notices.person("code_locked", ticket.id, supervisor.id, technician=tech.name)
             notices.person("code_help", ticket.id, ticket.resident_id, technician=tech.name)
             raise JobRefused("code_locked")
@@ -410,7 +412,7 @@ async def hand_back(
         session, ticket.id, [timers.CONTACT, timers.ARRIVAL, timers.STALL, timers.SAME_DAY, timers.HOLD_END]
     )
     notices.person("handed_back", ticket.id, ticket.resident_id, reason=reason)
-    for supervisor in await staff.overseers(session, ticket.area, staff.Role.SUPERVISOR):
+    for supervisor in await staff.overseers(session, ticket.area, staff.Role.SUPERVISOR, ticket.community):
         notices.person(
             "handed_back_supervisor", ticket.id, supervisor.id, technician=tech.name, reason=reason
         )

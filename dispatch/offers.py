@@ -133,7 +133,7 @@ async def _queue(
     log(session, ticket, "queued", now=now, actor_id=None, next_slot=slot.isoformat())
     timers.start(session, ticket.id, timers.REQUEUE, slot, now=now)
     notices.person("queued", ticket.id, ticket.resident_id, slot=slot.isoformat())
-    for supervisor in await staff.overseers(session, ticket.area, staff.Role.SUPERVISOR):
+    for supervisor in await staff.overseers(session, ticket.area, staff.Role.SUPERVISOR, ticket.community):
         notices.person("queue_supervisor", ticket.id, supervisor.id, slot=slot.isoformat())
 
 
@@ -280,7 +280,7 @@ async def assign(
     force: bool = False,
 ) -> Outcome:
     """A supervisor gives an unassigned ticket to a technician (asked to confirm when they don't qualify)."""
-    if not staff.oversees(by, ticket.area):
+    if not staff.oversees(by, ticket.area, ticket.community):
         return Outcome("not_supervisor", ticket)
     if ticket.technician_id is not None:
         return Outcome("taken", ticket, await _holder_name(session, ticket))
@@ -330,7 +330,7 @@ async def reassign(
     force: bool = False,
 ) -> Outcome:
     """Move a held ticket to another technician; both technicians and the resident are told."""
-    if not staff.oversees(by, ticket.area):
+    if not staff.oversees(by, ticket.area, ticket.community):
         return Outcome("not_supervisor", ticket)
     if ticket.technician_id is None:
         return await assign(session, community, ticket, technician, by, now, notices, force=force)

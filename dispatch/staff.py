@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ChannelIdentity, GroupBinding, Invite, Person
@@ -48,12 +48,18 @@ def is_staff(person: Person) -> bool:
     return person.role in STAFF_ROLES and person.active
 
 
-def oversees(person: Person, area: str) -> bool:
-    """A supervisor or manager who answers for the area (no areas listed = all areas)."""
+def serves(person: Person, community: str | None) -> bool:
+    """Staff of no community work for all of them; a community's own staff only for theirs."""
+    return person.community is None or community is None or person.community == community
+
+
+def oversees(person: Person, area: str, community: str | None = None) -> bool:
+    """A supervisor or manager who answers for the area (no areas listed = all areas) of the community."""
     return (
         person.active
         and person.role in (Role.SUPERVISOR, Role.MANAGER)
         and (not person.areas or not area or area in person.areas)
+        and serves(person, community)
     )
 
 
@@ -205,8 +211,21 @@ async def group_purpose(session: AsyncSession, channel: str, chat_id: str) -> Gr
     return (await session.execute(stmt)).scalars().first()
 
 
-async def overseers(session: AsyncSession, area: str, role: Role) -> list[Person]:
-    """Supervisors (or managers) who answer for an area."""
-    stmt = select(Person).where(Person.role == str(role), Person.active.is_(True)).order_by(Person.id)
+def in_community(community: str | None) -> ColumnElement[bool]:
+    """SQL for `serves`: staff of this community or of none."""
+    if community is None:
+        return true()
+    return or_(Person.community.is_(None), Person.community == community)
+
+
+async def overseers(
+    session: AsyncSession, area: str, role: Role, community: str | None = None
+) -> list[Person]:
+    """Supervisors (or managers) who answer for an area of a community."""
+    stmt = (
+        select(Person)
+        .where(Person.role == str(role), Person.active.is_(True), in_community(community))
+        .order_by(Person.id)
+    )
     people = (await session.execute(stmt)).scalars().all()
-    return [p for p in people if oversees(p, area)]
+    return [p for p in people if oversees(p, area, community)]

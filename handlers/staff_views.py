@@ -119,19 +119,34 @@ async def overdue_command(ctx: Context) -> None:
     """/overdue: tickets of the supervisor's areas whose deadline has passed or is within 30 minutes."""
     if not _overseer(ctx):
         return
-    horizon = ctx.now + AT_RISK
-    stmt = (
-        select(Ticket, Timer)
-        .join(Timer, Timer.ticket_id == Ticket.id)
-        .where(Timer.status == "pending", Timer.due_at <= horizon)
-        .order_by(Timer.due_at)
-        .limit(50)
+    # Two small queries on purpose: the pending timers in the window (few, however long the history; index
+    # ix_timers_pending_due), then their tickets by primary key. As one join, PostgreSQL misjudges both
+    # sides at a million tickets and scans a community's whole history (bench/RESULTS.md, figure 4).
+    window = (
+        select(Timer)
+        .where(Timer.status == "pending", Timer.due_at <= ctx.now + AT_RISK, Timer.ticket_id.is_not(None))
+        .order_by(Timer.due_at, Timer.id)
     )
+    timers = (await ctx.session.execute(window)).scalars().all()
+    ids = sorted({tm.ticket_id for tm in timers if tm.ticket_id is not None})
+    mine = select(Ticket).where(Ticket.id.in_(ids))
+    if ctx.person.community:
+        mine = mine.where(Ticket.community == ctx.person.community)
+    if ctx.person.areas and ctx.person.role != staff.Role.CUSTOMER_SERVICE:
+        mine = mine.where(Ticket.area.in_(list(ctx.person.areas)))
+    tickets = {tk.id: tk for tk in (await ctx.session.execute(mine)).scalars()} if ids else {}
     rows = [
-        (tk, tm)
-        for tk, tm in (await ctx.session.execute(stmt)).all()
-        if staff.oversees(ctx.person, tk.area) or ctx.person.role == staff.Role.CUSTOMER_SERVICE
-    ]
+        (tickets[tm.ticket_id], tm)
+        for tm in timers
+        if tm.ticket_id in tickets
+        and (
+            staff.oversees(ctx.person, tickets[tm.ticket_id].area, tickets[tm.ticket_id].community)
+            or (
+                ctx.person.role == staff.Role.CUSTOMER_SERVICE
+                and staff.serves(ctx.person, tickets[tm.ticket_id].community)
+            )
+        )
+    ][:50]
     if not rows:
         ctx.reply(ctx.t("Nothing is overdue or at risk in your areas."))
         return
@@ -164,7 +179,7 @@ async def followups_command(ctx: Context) -> None:
     """/followups: open follow-up tasks with a button each."""
     if not _overseer(ctx):
         return
-    tasks = await closing.open_followups(ctx.session)
+    tasks = await closing.open_followups(ctx.session, ctx.person.community)
     if not tasks:
         ctx.reply(ctx.t("No follow-ups are waiting."))
         return

@@ -158,7 +158,9 @@ async def queue_command(ctx: Context) -> None:
         .limit(30)
     )
     tickets = [
-        tk for tk in (await ctx.session.execute(stmt)).scalars().all() if staff.oversees(ctx.person, tk.area)
+        tk
+        for tk in (await ctx.session.execute(stmt)).scalars().all()
+        if staff.oversees(ctx.person, tk.area, tk.community)
     ]
     if not tickets:
         ctx.reply(ctx.t("Nothing is waiting for a technician."))

@@ -162,6 +162,7 @@ async def add_staff(
     areas: tuple[str, ...] = (),
     capacity: int = 8,
     language: str = "en",
+    community: str | None = None,
 ) -> int:
     """Register a member of staff reachable in the test channel as `user` (default: their name)."""
     from dispatch import staff
@@ -175,6 +176,7 @@ async def add_staff(
             skills=skills if role == "technician" else (),
             areas=areas,
             capacity=capacity,
+            community=community,
         )
         person.language = language
         await staff.bind_identity(session, person, CHANNEL, user or name, user or name, now=h.clock.now())

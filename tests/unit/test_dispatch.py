@@ -202,6 +202,44 @@ async def test_escalation_ladder_fires_each_rung_once(harness: Harness) -> None:
     assert [e for e in await events(h) if e == "escalated"] == ["escalated", "escalated"]
 
 
+async def test_staff_of_another_community_hear_nothing_of_this_one(harness: Harness) -> None:
+    h = harness
+    await add_staff(h, "Zhang")
+    await add_staff(h, "Boss", "supervisor", areas=("north",), community="demo")
+    await add_staff(h, "Far boss", "supervisor", areas=("north",), community="riverside")
+    await add_staff(h, "Far chief", "manager", community="riverside")
+    await add_staff(h, "Far desk", "cs", community="riverside")
+    await file_ticket(h, R, photos=0)  # emergency: grab 3m, manager 10m
+    await tick(h, 3.1)
+    await tick(h, 10.1)
+    await tick(h, 24 * 60)  # the same-day check for customer service
+    assert "Nobody has taken" in h.delivery.chat("Boss")[-1].text
+    assert h.delivery.chat("Far boss") == h.delivery.chat("Far chief") == h.delivery.chat("Far desk") == []
+    await h.say("Far boss", "/queue")
+    assert "Nothing is waiting" in h.last("Far boss").text
+    await h.say("Far boss", "/assign BX-20261123-0001 Zhang")
+    tk = await ticket(h)
+    assert tk.technician_id is None
+
+
+async def test_overdue_lists_only_the_supervisors_own_late_tickets(harness: Harness) -> None:
+    h = harness
+    await add_staff(h, "Zhang")
+    await add_staff(h, "Boss", "supervisor", areas=("north",))
+    await add_staff(h, "South boss", "supervisor", areas=("south",))
+    await add_staff(h, "Far boss", "supervisor", community="riverside")
+    await h.say("Boss", "/overdue")
+    assert "Nothing is overdue" in h.last("Boss").text
+    await file_ticket(h, R, photos=0)  # emergency: the grab window is 3 minutes
+    await tick(h, 1)
+    await h.say("Boss", "/overdue")
+    listed = h.last("Boss").text
+    assert "BX-20261123-0001" in listed and "grab" in listed and "due in 2 min" in listed
+    for other in ("South boss", "Far boss"):
+        await h.say(other, "/overdue")
+        assert "Nothing is overdue" in h.last(other).text, other
+
+
 async def test_chases_after_assignment_each_once(harness: Harness) -> None:
     h = harness
     await add_staff(h, "Zhang")
