@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.lifecycle import HELD
 from dispatch.site import Community
-from dispatch.staff import Role
+from dispatch.staff import Role, in_community
 from storage.models import Person, Ticket
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -59,7 +59,9 @@ async def rank(
     technicians = (
         (
             await session.execute(
-                select(Person).where(Person.role == str(Role.TECHNICIAN), Person.active.is_(True))
+                select(Person).where(
+                    Person.role == str(Role.TECHNICIAN), Person.active.is_(True), in_community(community.code)
+                )
             )
         )
         .scalars()

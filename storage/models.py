@@ -120,7 +120,12 @@ class Ticket(Base):
     """A repair request and where it stands."""
 
     __tablename__ = "tickets"
-    __table_args__ = (Index("ix_tickets_resident_created", "resident_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_tickets_resident_created", "resident_id", "created_at"),
+        # A technician's workload (candidates.rank) without reading their whole history.
+        Index("ix_tickets_technician_assigned", "technician_id", "assigned_at"),
+        Index("ix_tickets_technician_status", "technician_id", "status"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(32), unique=True)

@@ -125,18 +125,17 @@ class Conversations:
 
     async def lock(self, channel: str, chat_id: str, now: datetime) -> Conversation:
         """The chat's conversation row, created if missing and locked for this transaction."""
-        await self.session.execute(
-            upsert(self.session, Conversation)
-            .values(channel=channel, chat_id=chat_id, dialog="", step="", nonce="", data={}, updated_at=now)
-            .on_conflict_do_nothing()
+        insert = upsert(self.session, Conversation).values(
+            channel=channel, chat_id=chat_id, dialog="", step="", nonce="", data={}, updated_at=now
         )
-        stmt = (
-            select(Conversation)
-            .where(Conversation.channel == channel, Conversation.chat_id == chat_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-        return (await self.session.execute(stmt)).scalar_one()
+        # One round trip: DO UPDATE (of nothing that changes) returns the row, new or old, and on PostgreSQL
+        # locks it for the transaction as SELECT ... FOR UPDATE would; SQLite's writer lock is already held.
+        stmt = insert.on_conflict_do_update(
+            index_elements=["channel", "chat_id"], set_={"chat_id": insert.excluded.chat_id}
+        ).returning(Conversation)
+        found = select(Conversation).from_statement(stmt).execution_options(populate_existing=True)
+        conversation: Conversation = (await self.session.execute(found)).scalar_one()
+        return conversation
 
 
 class InboundLog:
