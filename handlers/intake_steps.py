@@ -236,9 +236,8 @@ async def _take_pin(ctx: Context) -> bool:
 async def prompt_phone(ctx: Context) -> None:
     """A number the technician can call: saved, shared or typed."""
     t = ctx.t
-    text = t(
-        "Which phone number can the technician call? Tap the button below to share yours, or type a number."
-    )
+    # Typing works on every app; where the app has a share-contact button it appears under the question.
+    text = t("Which phone number can the technician call? Please type the number.")
     if ctx.person.phone:
         ctx.ask(
             text,

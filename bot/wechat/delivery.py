@@ -95,9 +95,7 @@ def flat(message: Outbound) -> list[Choice]:
 
 
 def keyboard_hint(message: Outbound, t: Translator) -> str:
-    """What stands in for Telegram's share-contact and send-location keyboards."""
-    if message.reply_keyboard == ReplyKeyboard.CONTACT:
-        return t("Please type the phone number.")
+    """What stands in for Telegram's send-location keyboard (the phone question already says to type)."""
     if message.reply_keyboard == ReplyKeyboard.LOCATION:
         return t("To send a location pin, tap ＋ and choose Location.")
     return ""
