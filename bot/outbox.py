@@ -138,15 +138,20 @@ class OutboxSender:
         self.limits: dict[str, ChannelLimits] = limits if limits is not None else {}
         self.wall = wall
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
-        self.fast = fast_channels(channels)  # channels whose tap answers skip the chat lanes
         self._wake = asyncio.Event()
         self._tap_wake = asyncio.Event()
         # One pass at a time in this process; lanes of other workers are kept apart by their leases.
         self._pass = asyncio.Lock()
         self._active: dict[tuple[str, str], tuple[Lane, asyncio.Task[int]]] = {}
         self._last_ok: dict[str, float] = {}
+        self._reserving: dict[str, asyncio.Lock] = {}
         self._outages: dict[str, int] = {}
         self.last_run_at = clock.now()
+
+    @property
+    def fast(self) -> frozenset[str]:
+        """Channels whose tap answers skip the chat lanes (read each time: adapters join after start-up)."""
+        return fast_channels(self.channels)
 
     def wake(self) -> None:
         """Ask the running loop to look at the outbox now."""
@@ -369,16 +374,21 @@ class OutboxSender:
         """Deliver one chat's due rows in order, stopping at the first one that must wait."""
         finished = 0
         released = False
+        # The last row of a batch, sent but not yet recorded: recorded in the same transaction that reads the
+        # chat's next rows (or releases the lane), which saves a transaction per batch.
+        unrecorded: list[tuple[OutboxMessage, str | None]] = []
         try:
             while await self._extend(lane):
-                rows, lane.rows = lane.rows or await self._pending_or_release(lane), []
+                rows, lane.rows = lane.rows or await self._pending_or_release(lane, unrecorded), []
+                unrecorded = []
                 if not rows:
                     released = True
                     break
-                for row in rows:
+                for i, row in enumerate(rows):
                     if row.next_attempt_at > self.clock.now() or not await self._extend(lane):
                         return finished
-                    outcome = await self._deliver(row, lane)
+                    last = i == len(rows) - 1
+                    outcome = await self._deliver(row, lane, unrecorded if last else None)
                     if outcome not in ("sent", "skipped", "failed"):
                         return finished
                     finished += 1
@@ -387,16 +397,28 @@ class OutboxSender:
         except Exception:
             log.exception("draining %s:%s failed", lane.channel, lane.chat_id)
         finally:
+            if unrecorded:
+                await self._record_sent(unrecorded)
             if not released:
                 await self._release(lane)
         return finished
 
-    async def _pending_or_release(self, lane: Lane, limit: int = PREFETCH) -> list[OutboxMessage]:
-        """The chat's oldest pending rows if the first is due; else the lane is released (one transaction).
+    async def _record_sent(self, sent: list[tuple[OutboxMessage, str | None]]) -> None:
+        async with self.db.transaction() as session:
+            for row, message_id in sent:
+                await self._finish(row, "sent", message_id=message_id, session=session)
+
+    async def _pending_or_release(
+        self, lane: Lane, sent: list[tuple[OutboxMessage, str | None]], limit: int = PREFETCH
+    ) -> list[OutboxMessage]:
+        """Record rows just `sent`; then the chat's oldest pending rows if the first is due, else the lane is
+        released (one transaction).
 
         While we hold the lane nobody else sends or changes these rows.
         """
         async with self.db.transaction() as session:
+            for row, message_id in sent:
+                await self._finish(row, "sent", message_id=message_id, session=session)
             stmt = (
                 select(OutboxMessage)
                 .where(
@@ -418,8 +440,12 @@ class OutboxSender:
             )
             return []
 
-    async def _deliver(self, row: OutboxMessage, lane: Lane) -> str:
-        """Deliver one row; returns sent, skipped, failed (given up), retry, paused or lost (the lease)."""
+    async def _deliver(
+        self, row: OutboxMessage, lane: Lane, unrecorded: list[tuple[OutboxMessage, str | None]] | None = None
+    ) -> str:
+        """Deliver one row; returns sent, skipped, failed (given up), retry, paused or lost (the lease).
+
+        A sent row is recorded at once, or appended to `unrecorded` for the caller to record."""
         message = Outbound.from_row(row.channel, row.chat_id, row.payload, row.ref, row.edit_ref)
         target: str | None = None
         if row.edit_ref:
@@ -450,12 +476,21 @@ class OutboxSender:
             metrics.DELIVERY_SECONDS.labels(row.channel).observe(time.monotonic() - started)
         self._last_ok[row.channel] = time.monotonic()
         self._outages.pop(row.channel, None)
-        await self._finish(row, "sent", message_id=message_id)
+        if unrecorded is None:
+            await self._finish(row, "sent", message_id=message_id)
+        else:
+            unrecorded.append((row, message_id))
         metrics.SENT.labels(row.channel, row.kind).inc()
         return "sent"
 
     async def _reserve(self, lane: Lane, limits: ChannelLimits, cost: int) -> datetime | None:
         """A send time under the shared limits; the lease is extended past it. None: the lane is gone."""
+        # One reservation at a time per channel in this process: they all lock the channel's limiter row, so
+        # more at once would only hold pooled connections while they wait (and starve the handlers of them).
+        async with self._reserving.setdefault(lane.channel, asyncio.Lock()):
+            return await self._reserve_now(lane, limits, cost)
+
+    async def _reserve_now(self, lane: Lane, limits: ChannelLimits, cost: int) -> datetime | None:
         wall = self.wall()
         async with self.db.transaction() as session:
             row = await lane_row(session, lane.channel, lane.chat_id)
