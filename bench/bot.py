@@ -27,8 +27,17 @@ class BotProcess:
 
     problems: ClassVar[list[Row]] = []  # the bot misbehaving outside any figure (e.g. hanging on exit)
 
-    def __init__(self, run: Run, server: BenchServer, db_url: str, mode: str = "ours", tag: str = "") -> None:
+    def __init__(
+        self,
+        run: Run,
+        server: BenchServer,
+        db_url: str,
+        mode: str = "ours",
+        tag: str = "",
+        limits: bool = True,
+    ) -> None:
         self.run, self.server, self.db_url, self.mode = run, server, db_url, mode
+        self.limits = limits
         self.tag = tag or mode
         self.log = run.tmp / f"bot-{self.tag}.log"
         self.proc: asyncio.subprocess.Process | None = None
@@ -36,6 +45,8 @@ class BotProcess:
 
     async def __aenter__(self) -> Self:
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        if not self.limits:  # measure the work per update, not Telegram's flood limits (figure 5 does that)
+            env.update(TELEGRAM_RATE_OVERALL="0", TELEGRAM_RATE_CHAT="0", TELEGRAM_RATE_GROUP_PER_MINUTE="0")
         if self.run.profile_dir is not None:
             env["BENCH_PROFILE"] = str(self.run.profile_dir / f"{self.tag}.prof")
         media = self.run.tmp / f"media-{self.tag}"
