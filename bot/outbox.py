@@ -25,7 +25,6 @@ import asyncio
 import logging
 import os
 import random
-import re
 import secrets
 import socket
 import time
@@ -42,8 +41,8 @@ from sqlalchemy.sql.elements import ColumnElement
 from bot import metrics
 from bot.answers import fast_channels, queued, send_answers
 from bot.ratelimit import ChannelLimits, channel_row, lane_row, pause, reserve, seconds_until
+from bot.undelivered import tell_supervisor
 from dispatch.clock import Clock
-from handlers.i18n import Translator
 from handlers.messages import Outbound
 from storage.db import Database
 from storage.models import OutboxLane, OutboxMessage, RateLimit
@@ -55,7 +54,6 @@ MAX_BACKOFF = 60.0
 # A network failure counts against a row only when the channel was seen working this recently.
 HEALTHY_WINDOW = 10.0
 PREFETCH = 20  # rows per chat read at a time
-TICKET_NUMBER = re.compile(r"\b[A-Z][A-Z0-9]{0,9}-\d{8}-\d{4,}\b")
 
 
 class DeliveryError(Exception):
@@ -599,89 +597,3 @@ Head = aliased(OutboxMessage, name="head")  # the outer row of the "oldest pendi
 
 def _lane_is(lane: Lane) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
     return OutboxLane.channel == lane.channel, OutboxLane.chat_id == lane.chat_id
-
-
-async def tell_supervisor(session: AsyncSession, row: OutboxMessage, error: str, now: datetime) -> int:
-    """An important message could not be delivered: note it on its ticket and tell the area's supervisors.
-
-    The ticket is found by the number the message mentions (every important notice names its ticket).
-    Returns how many messages were queued.
-    """
-    from dispatch import staff
-    from storage.models import Person, TicketEvent
-    from storage.repositories import People, Tickets
-
-    match = TICKET_NUMBER.search(str(row.payload.get("text", "")))
-    ticket = await Tickets(session).by_number(match.group(0)) if match else None
-    if ticket is None:
-        log.warning("important outbox row %s failed and names no ticket; nobody told", row.id)
-        return 0
-    people = People(session)
-    found = await people.by_identity(row.channel, row.chat_id)
-    recipient: Person | None = found[0] if found else None
-    who = recipient.name if recipient and recipient.name else ""
-    session.add(
-        TicketEvent(
-            ticket_id=ticket.id,
-            at=now,
-            actor_id=None,
-            kind="delivery_failed",
-            from_status=None,
-            to_status=None,
-            data={
-                "channel": row.channel,
-                "person": recipient.id if recipient else None,
-                "error": error[:200],
-                "outbox": row.id,
-            },
-        )
-    )
-    supervisors = [
-        p
-        for p in await staff.overseers(session, ticket.area, staff.Role.SUPERVISOR, ticket.community)
-        if recipient is None or p.id != recipient.id
-    ]
-    targets: list[tuple[str, str, str]] = []
-    for person in supervisors:
-        identities = await people.identities(person.id)
-        if identities:
-            targets.append((identities[0].channel, identities[0].chat_id, person.language or "zh_CN"))
-    if not targets:
-        for group in await staff.groups(session, ticket.community, "supervisors"):
-            targets.append((group.channel, group.chat_id, "zh_CN"))
-    reason = "blocked" if "block" in error.lower() or "forbidden" in error.lower() else "failed"
-    for channel, chat_id, language in targets:
-        if (channel, chat_id) == (row.channel, row.chat_id):
-            continue
-        t = Translator(language)
-        text = (
-            t(
-                "⚠️ {who} did not get an important message about {number}: they have blocked the bot. "
-                "Please reach them another way.",
-                who=who or t("Someone"),
-                number=ticket.number,
-            )
-            if reason == "blocked"
-            else t(
-                "⚠️ An important message about {number} could not be delivered to {who}. "
-                "Please reach them another way.",
-                who=who or t("someone"),
-                number=ticket.number,
-            )
-        )
-        session.add(
-            OutboxMessage(
-                channel=channel,
-                chat_id=chat_id,
-                kind="send",
-                payload=Outbound(channel, chat_id, text).to_payload(),
-                ref="",
-                edit_ref="",
-                important=False,
-                status="pending",
-                attempts=0,
-                next_attempt_at=now,
-                created_at=now,
-            )
-        )
-    return len(targets)
