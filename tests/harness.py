@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.outbox import DeliveryError, OutboxSender
 from dispatch.clock import FakeClock
@@ -12,6 +15,7 @@ from handlers.context import Services
 from handlers.messages import Choice, Identity, Inbound, Kind, Outbound, Photo
 from handlers.router import Router
 from storage.db import Database
+from storage.models import Ticket
 
 CHANNEL = "test"
 
@@ -181,3 +185,37 @@ async def add_staff(
         person.language = language
         await staff.bind_identity(session, person, CHANNEL, user or name, user or name, now=h.clock.now())
         return person.id
+
+
+async def file_and_dispatch(
+    session: AsyncSession,
+    services: Services,
+    resident_id: int,
+    description: str,
+    now: datetime,
+    language: str = "en",
+) -> Ticket:
+    """A plumbing ticket for flat 1-1-1203 filed and dispatched in this transaction, as intake does."""
+    from dispatch.notices import Notices
+    from dispatch.offers import dispatch_ticket
+    from dispatch.tickets import Draft, submit
+    from handlers.notify import render
+    from handlers.router import write_outbox
+
+    community = services.site.default
+    draft = Draft(
+        community=community.code,
+        scope="in_unit",
+        phone="13812345678",
+        description=description,
+        category="plumbing",
+        urgency="normal",
+        building="1",
+        unit="1",
+        room="1203",
+    )
+    ticket = await submit(session, community, resident_id, draft, now=now, language=language)
+    notices = Notices()
+    await dispatch_ticket(session, community, ticket, now, notices)
+    write_outbox(session, await render(session, services, notices), now)
+    return ticket

@@ -5,14 +5,10 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from dispatch import staff
-from dispatch.notices import Notices
-from dispatch.offers import dispatch_ticket
-from dispatch.tickets import Draft, submit
 from handlers.i18n import Translator
-from handlers.notify import render
-from handlers.router import write_outbox
 from storage.models import Offer, Person, Ticket, TicketEvent
 from tests.e2e.tgbot import TgBot
+from tests.harness import file_and_dispatch
 
 ZH = Translator("zh_CN")
 EN = Translator("en")
@@ -59,22 +55,7 @@ async def file_direct(bot: TgBot, description: str = "Tap leaking in the kitchen
             await staff.bind_identity(
                 s, resident, "telegram", str(RESIDENT), str(RESIDENT), now=bot.clock.now()
             )
-        community = services.site.default
-        draft = Draft(
-            community=community.code,
-            scope="in_unit",
-            phone="13812345678",
-            description=description,
-            category="plumbing",
-            urgency="normal",
-            building="1",
-            unit="1",
-            room="1203",
-        )
-        ticket = await submit(s, community, resident.id, draft, now=bot.clock.now(), language="en")
-        notices = Notices()
-        await dispatch_ticket(s, community, ticket, bot.clock.now(), notices)
-        write_outbox(s, await render(s, services, notices), bot.clock.now())
+        ticket = await file_and_dispatch(s, services, resident.id, description, bot.clock.now(), "en")
         ticket_id = ticket.id
     bot.app.sender.wake()
     return ticket_id

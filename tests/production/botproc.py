@@ -14,8 +14,12 @@ from pathlib import Path
 from typing import IO, Any
 
 import httpx
+from sqlalchemy import select
 
+from dispatch.clock import SystemClock
 from dispatch.site import load_site
+from storage.db import Database
+from storage.models import OutboxMessage, Timer
 from tests.fakes.telegram_objects import SentMessage
 from tests.fakes.telegram_server import FakeTelegramServer
 
@@ -330,3 +334,32 @@ class WebhookTelegram:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
         await self.client.aclose()
+
+
+async def settle(db: Database, timeout: float = 30, quiet: float = 0.0) -> None:  # noqa: ASYNC109
+    """Wait until no outbox row is pending and no timer is due, for `quiet` seconds on end."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    quiet_since: float | None = None
+    pending: list[Any] = []
+    due: list[Any] = []
+    while loop.time() < deadline:
+        async with db.transaction() as s:
+            pending = list(
+                (await s.execute(select(OutboxMessage.id).where(OutboxMessage.status == "pending"))).all()
+            )
+            due = list(
+                (
+                    await s.execute(
+                        select(Timer.id).where(Timer.status == "pending", Timer.due_at <= SystemClock().now())
+                    )
+                ).all()
+            )
+        if not pending and not due:
+            quiet_since = quiet_since if quiet_since is not None else loop.time()
+            if loop.time() - quiet_since >= quiet:
+                return
+        else:
+            quiet_since = None
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"not settled: {len(pending)} rows pending, {len(due)} timers due")

@@ -22,7 +22,7 @@ from dispatch.clock import SystemClock
 from storage.db import Database
 from storage.models import OutboxMessage, Ticket, TicketEvent, Timer
 from tests.fakes.telegram_server import FakeTelegramServer
-from tests.production.botproc import TOKEN, BotProcess, Chats, bot_env, fast_site
+from tests.production.botproc import TOKEN, BotProcess, Chats, bot_env, fast_site, settle
 
 RESIDENTS = [7300 + i for i in range(8)]
 TECH = 8300
@@ -117,7 +117,7 @@ async def test_sigkill_again_and_again_loses_nothing(db_url: str, tmp_path: Path
             worker.start()
         # Quiet: let every timer due by now fire and every message go out, then stop gracefully.
         db = Database(db_url)
-        await settle(db, server, timeout=45)
+        await settle(db, timeout=45, quiet=1.5)
         stopped = SystemClock().now()
         assert worker.stop() == 0
         await check(db, server, numbers, worker, stopped)
@@ -128,30 +128,6 @@ async def test_sigkill_again_and_again_loses_nothing(db_url: str, tmp_path: Path
         for line in log.splitlines():  # --log-json: one object a line (a killed worker may cut its last)
             if line.startswith("{") and line.endswith("}"):
                 assert json.loads(line)["level"]
-
-
-async def settle(db: Database, server: FakeTelegramServer, timeout: float) -> None:  # noqa: ASYNC109
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    quiet_since = None
-    while loop.time() < deadline:
-        async with db.transaction() as s:
-            pending = (
-                await s.execute(select(OutboxMessage.id).where(OutboxMessage.status == "pending"))
-            ).all()
-            due = (
-                await s.execute(
-                    select(Timer.id).where(Timer.status == "pending", Timer.due_at <= SystemClock().now())
-                )
-            ).all()
-        if not pending and not due:
-            quiet_since = quiet_since or loop.time()
-            if loop.time() - quiet_since > 1.5:
-                return
-        else:
-            quiet_since = None
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"not settled: {len(pending)} rows pending, {len(due)} timers due")
 
 
 async def check(

@@ -19,18 +19,16 @@ from sqlalchemy import select
 
 from dispatch import staff
 from dispatch.clock import SystemClock
-from dispatch.notices import Notices
-from dispatch.offers import dispatch_ticket
 from dispatch.site import load_site
-from dispatch.tickets import Draft, submit
-from handlers.notify import render
-from handlers.router import write_outbox
+from handlers.context import Services
 from storage.db import Database
-from storage.models import Conversation, Offer, OutboxMessage, Person, Ticket, TicketEvent, Timer
+from storage.media import MediaStore
+from storage.models import Conversation, Offer, OutboxMessage, Person, Ticket, TicketEvent
 from storage.repositories import Conversations
 from tests.fakes.telegram_server import FakeTelegramServer
+from tests.harness import file_and_dispatch
 from tests.pg import postgres_url
-from tests.production.botproc import SECRET, BotProcess, Chats, WebhookTelegram, bot_env, fast_site
+from tests.production.botproc import SECRET, BotProcess, Chats, WebhookTelegram, bot_env, fast_site, settle
 
 TECHS = [8600 + i for i in range(6)]
 RESIDENTS = [7600 + i for i in range(6)]
@@ -92,10 +90,7 @@ async def add_people(db: Database) -> None:
 
 async def file_direct(db: Database, site_path: Path, resident_uid: int, text: str) -> str:
     """A ticket filed and dispatched in one transaction, as intake does."""
-    site = load_site(site_path)
-    community, now = site.default, SystemClock().now()
-    from handlers.context import Services
-    from storage.media import MediaStore
+    site, now = load_site(site_path), SystemClock().now()
 
     services = Services(site=site, clock=SystemClock(), media=MediaStore(site_path.parent / "media"))
     async with db.transaction() as s:
@@ -103,21 +98,7 @@ async def file_direct(db: Database, site_path: Path, resident_uid: int, text: st
         s.add(resident)
         await s.flush()
         await staff.bind_identity(s, resident, "telegram", str(resident_uid), str(resident_uid), now=now)
-        draft = Draft(
-            community=community.code,
-            scope="in_unit",
-            phone="13812345678",
-            description=text,
-            category="plumbing",
-            urgency="normal",
-            building="1",
-            unit="1",
-            room="1203",
-        )
-        ticket = await submit(s, community, resident.id, draft, now=now, language="en")
-        notices = Notices()
-        await dispatch_ticket(s, community, ticket, now, notices)
-        write_outbox(s, await render(s, services, notices), now)
+        ticket = await file_and_dispatch(s, services, resident.id, text, now, "en")
         return ticket.number
 
 
@@ -241,25 +222,6 @@ async def explain(db: Database, telegram: WebhookTelegram, workers: list[BotProc
     for worker in workers:
         print(f"--- {worker.log.name}")
         print("\n".join(line for line in worker.tail(300).splitlines() if '"INFO"' not in line)[-3000:])
-
-
-async def settle(db: Database, timeout: float = 30) -> None:  # noqa: ASYNC109
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while loop.time() < deadline:
-        async with db.transaction() as s:
-            pending = (
-                await s.execute(select(OutboxMessage.id).where(OutboxMessage.status == "pending"))
-            ).all()
-            due = (
-                await s.execute(
-                    select(Timer.id).where(Timer.status == "pending", Timer.due_at <= SystemClock().now())
-                )
-            ).all()
-        if not pending and not due:
-            return
-        await asyncio.sleep(0.2)
-    raise AssertionError("did not settle")
 
 
 async def check(db: Database, server: FakeTelegramServer, raced: list[str], alone: list[str]) -> None:

@@ -13,16 +13,12 @@ from sqlalchemy import select
 from bot.wechat.channel import cancel
 from dispatch import staff
 from dispatch.clock import FakeClock
-from dispatch.notices import Notices
-from dispatch.offers import dispatch_ticket
-from dispatch.tickets import Draft, submit
-from handlers.notify import render
-from handlers.router import write_outbox
 from storage.models import Offer, Person, Ticket, TicketEvent
 from tests.e2e.tgbot import TgBot
 from tests.e2e.tgbot import settings_for as telegram_settings
 from tests.fakes.telegram_server import FakeTelegramServer
 from tests.fakes.wechat_server import FakeWeChatServer
+from tests.harness import file_and_dispatch
 from tests.wechat.journey import EN, RESIDENT, ZH, file_request, offer_card, ticket
 from tests.wechat.wxbot import WxBot, quiesce, wechat_settings
 
@@ -59,22 +55,7 @@ async def file_direct(wx: WxBot, description: str) -> str:
             session.add(found)
             await session.flush()
             await staff.bind_identity(session, found, "wechat", RESIDENT, RESIDENT, now=now)
-        community = services.site.default
-        draft = Draft(
-            community=community.code,
-            scope="in_unit",
-            phone="13812345678",
-            description=description,
-            category="plumbing",
-            urgency="normal",
-            building="1",
-            unit="1",
-            room="1203",
-        )
-        tk = await submit(session, community, found.id, draft, now=now, language="zh_CN")
-        notices = Notices()
-        await dispatch_ticket(session, community, tk, now, notices)
-        write_outbox(session, await render(session, services, notices), now)
+        tk = await file_and_dispatch(session, services, found.id, description, now, "zh_CN")
         number = tk.number
     wx.app.sender.wake()
     return number
