@@ -318,7 +318,7 @@ async def ticket_statuses(db: Database) -> dict[str, int]:
 
 
 def test_random_events_in_every_state(db_url: str, tmp_path: Path) -> None:
-    examples = 40 if "sqlite" in db_url else 14
+    examples = 70 if "sqlite" in db_url else 24
     loop = asyncio.new_event_loop()
     db = Database(db_url)
     errors = Errors()
@@ -349,7 +349,7 @@ def test_random_events_in_every_state(db_url: str, tmp_path: Path) -> None:
         run()
         statuses = loop.run_until_complete(ticket_statuses(db))
         print(f"{world.events} events, {len(world.delivery.messages)} messages, tickets {statuses}")
-        assert world.events >= (1000 if "sqlite" in db_url else 350)
+        assert world.events >= (1500 if "sqlite" in db_url else 500)
     finally:
         logging.getLogger().removeHandler(errors)
         loop.run_until_complete(db.dispose())
