@@ -396,7 +396,10 @@ class OutboxSender:
             log.exception("draining %s:%s failed", lane.channel, lane.chat_id)
         finally:
             if unrecorded:
-                await self._record_sent(unrecorded)
+                try:
+                    await self._record_sent(unrecorded)
+                except Exception:  # left pending: sent again once the lane is free, the known duplicate case
+                    log.exception("recording sent rows of %s:%s failed", lane.channel, lane.chat_id)
             if not released:
                 await self._release(lane)
         return finished

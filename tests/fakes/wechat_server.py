@@ -270,7 +270,7 @@ class FakeWeChatServer:
     async def wait_for(
         self,
         predicate: Callable[[], bool],
-        timeout: float = 5.0,  # noqa: ASYNC109 - a test helper's deadline, not a cancellation API
+        timeout: float = 15.0,  # noqa: ASYNC109 - a test helper's deadline, not a cancellation API
         message: str = "",
     ) -> None:
         """Poll `predicate` until true; on timeout raise AssertionError with the latest messages."""
@@ -291,7 +291,7 @@ class FakeWeChatServer:
         user: str,
         contains: str = "",
         after: int = 0,
-        timeout: float = 5.0,  # noqa: ASYNC109 - a test helper's deadline, not a cancellation API
+        timeout: float = 15.0,  # noqa: ASYNC109 - a test helper's deadline, not a cancellation API
     ) -> Sent:
         """The first message to `user` after the first `after` ones whose text contains `contains`."""
 
