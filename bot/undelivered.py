@@ -9,9 +9,10 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch import staff
+from dispatch.lifecycle import log as record
 from handlers.i18n import Translator
 from handlers.messages import Outbound
-from storage.models import OutboxMessage, Person, TicketEvent
+from storage.models import OutboxMessage, Person
 from storage.repositories import People, Tickets
 
 log = logging.getLogger(__name__)
@@ -33,21 +34,16 @@ async def tell_supervisor(session: AsyncSession, row: OutboxMessage, error: str,
     found = await people.by_identity(row.channel, row.chat_id)
     recipient: Person | None = found[0] if found else None
     who = recipient.name if recipient and recipient.name else ""
-    session.add(
-        TicketEvent(
-            ticket_id=ticket.id,
-            at=now,
-            actor_id=None,
-            kind="delivery_failed",
-            from_status=None,
-            to_status=None,
-            data={
-                "channel": row.channel,
-                "person": recipient.id if recipient else None,
-                "error": error[:200],
-                "outbox": row.id,
-            },
-        )
+    record(
+        session,
+        ticket,
+        "delivery_failed",
+        now=now,
+        actor_id=None,
+        channel=row.channel,
+        person=recipient.id if recipient else None,
+        error=error[:200],
+        outbox=row.id,
     )
     supervisors = [
         p
