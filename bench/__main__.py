@@ -75,6 +75,8 @@ async def main(run: Run, args: argparse.Namespace) -> int:
             print(table(got) + "\n", flush=True)
         if number == "1" and "echo" not in {r.backend for r in rows}:
             rows.append(await intake.floor_row(run))
+        if number == "2":
+            rows.append(await grab.floor_row(run))
     rows += BotProcess.problems
     print(f"# All figures ({time.perf_counter() - started:.0f} s; load average at the end: {load()})\n")
     print(table(rows))

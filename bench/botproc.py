@@ -101,8 +101,8 @@ async def start_ours(db_url: str, api: str, files: str, media: str) -> tuple[Any
 
 async def start_echo(api: str, files: str) -> Any:
     """The framework's floor: PTB polling and answering every message with one sendMessage."""
-    from telegram import Update
-    from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
+    from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+    from telegram.ext import ApplicationBuilder, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
     application = (
         ApplicationBuilder().token(TOKEN).base_url(api).base_file_url(files).concurrent_updates(64).build()
@@ -110,9 +110,19 @@ async def start_echo(api: str, files: str) -> Any:
 
     async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         assert update.effective_chat is not None and update.effective_message is not None
-        await context.bot.send_message(update.effective_chat.id, update.effective_message.text or "echo")
+        text = update.effective_message.text or "echo"
+        # "offer N": a message with an Accept button, for the grab storm's floor (figure 2).
+        markup = InlineKeyboardMarkup([[InlineKeyboardButton("Accept", callback_data="take")]])
+        await context.bot.send_message(
+            update.effective_chat.id, text, reply_markup=markup if text.startswith("offer") else None
+        )
+
+    async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.callback_query is not None
+        await update.callback_query.answer("taken")
 
     application.add_handler(MessageHandler(filters.ALL, echo))
+    application.add_handler(CallbackQueryHandler(answer))
     await application.initialize()
     await application.start()
     assert application.updater is not None

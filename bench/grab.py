@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from bench.bot import BotProcess, prepare
 from bench.common import Backend, Row, Run, ms, pct
-from bench.driver import intake, play
+from bench.driver import Step, intake, play
 from bench.server import ANY, BenchServer
 from storage.db import Database
 from storage.models import Ticket, TicketEvent
@@ -110,3 +110,23 @@ async def count_winners(url: str, number: str) -> int:
             return int((await s.execute(stmt)).scalar_one())
     finally:
         await db.dispose()
+
+
+async def floor_row(run: Run) -> Row:
+    """The framework's floor: a bare PTB bot answering the same storms of taps, nothing else."""
+    count, storms = sizes(run)
+    techs = list(range(700_000, 700_000 + count))
+    waits: list[float] = []
+    async with BenchServer() as server, BotProcess(run, server, "", mode="echo", tag="grab-echo"):
+        for n in range(storms):
+            offer = f"offer {n}"
+            await asyncio.gather(*(play(server, t, [Step("say", offer, offer)]) for t in techs))
+            queries = await storm(server, techs, offer)
+            await server.until(ANY, lambda q=queries: all(x in server.answered_at for x in q), 30)
+            waits += [server.answered_at[q] - server.pushed_at[server.query_update[q]] for q in queries]
+    return Row(
+        "2 grab: bare PTB floor, tap → answer p99",
+        "—",
+        ms(pct(waits, 99)),
+        notes=[f"a PTB bot that only answers each tap; p50 {ms(pct(waits, 50))}, max {ms(max(waits))}"],
+    )

@@ -106,6 +106,8 @@ class Lane:
     lease_until: datetime
     # Pending rows read with the claim, oldest first (saves a round trip per chat).
     rows: list[OutboxMessage] = field(default_factory=list)
+    # Message ids of earlier rows by ref, for the edits among `rows` (read with them, kept as rows go out).
+    targets: dict[str, str] = field(default_factory=dict)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -229,84 +231,105 @@ class OutboxSender:
             return []
         now, wall = self.clock.now(), self.wall()
         async with self.db.transaction() as session:
-            paused = await self._paused_channels(session, channels, wall)
-            channels = [c for c in channels if c not in paused]
-            if not channels:
-                return []
-            earlier = (
-                select(OutboxMessage.id)
-                .where(
-                    OutboxMessage.channel == Head.channel,
-                    OutboxMessage.chat_id == Head.chat_id,
-                    OutboxMessage.status == "pending",
-                    OutboxMessage.id < Head.id,
-                    queued(OutboxMessage, self.fast),
-                )
-                .exists()
-            )
-            heads = (
-                await session.execute(
-                    select(Head.channel, Head.chat_id)
-                    .where(
-                        Head.status == "pending",
-                        Head.channel.in_(channels),
-                        Head.next_attempt_at <= now,
-                        queued(Head, self.fast),
-                        ~earlier,
-                    )
-                    .order_by(Head.id)
-                    .limit(limit * 2)
-                )
-            ).all()
-            keys = [(str(c), str(chat)) for c, chat in heads]
+            keys = await self._heads(session, channels, now, wall, limit)
             if not keys:
                 return []
-            await session.execute(
-                upsert(session, OutboxLane)
-                .values([{"channel": c, "chat_id": chat, "lease_owner": ""} for c, chat in keys])
-                .on_conflict_do_nothing()
-            )
-            free = (
-                await session.execute(
-                    select(OutboxLane)
-                    .where(
-                        tuple_(OutboxLane.channel, OutboxLane.chat_id).in_(keys),
-                        or_(OutboxLane.lease_until.is_(None), OutboxLane.lease_until < wall),
-                        or_(OutboxLane.paused_until.is_(None), OutboxLane.paused_until <= wall),
-                    )
-                    .limit(limit)
-                    .with_for_update(skip_locked=True)
-                    .execution_options(populate_existing=True)
-                )
-            ).scalars()
-            until = wall + timedelta(seconds=self.lease)
-            lanes = []
-            for row in free:
-                row.lease_owner, row.lease_until = self.owner, until
-                lanes.append(Lane(row.channel, row.chat_id, until))
+            taken = await self._take_lanes(session, keys, wall, limit)
+            missing = set(keys) - {(c, chat) for c, chat, _ in taken} if len(taken) < limit else set()
+            if missing:
+                # Chats never sent to before have no lane row yet (one held by another worker is skipped
+                # again by the second try).
+                new = [{"channel": c, "chat_id": chat, "lease_owner": ""} for c, chat in sorted(missing)]
+                await session.execute(upsert(session, OutboxLane).values(new).on_conflict_do_nothing())
+                taken += await self._take_lanes(session, sorted(missing), wall, limit - len(taken))
+            lanes = [Lane(c, chat, until) for c, chat, until in taken]
             if lanes:
-                by_key = {lane.key: lane for lane in lanes}
-                pending = await session.execute(
-                    select(OutboxMessage)
-                    .where(
-                        OutboxMessage.status == "pending",
-                        tuple_(OutboxMessage.channel, OutboxMessage.chat_id).in_(list(by_key)),
-                        queued(OutboxMessage, self.fast),
-                    )
-                    .order_by(OutboxMessage.id)
-                    .limit(PREFETCH * len(lanes))
-                )
-                for message in pending.scalars():
-                    lane_rows = by_key[(message.channel, message.chat_id)].rows
-                    if len(lane_rows) < PREFETCH:
-                        lane_rows.append(message)
+                await self._prefetch(session, lanes)
         return lanes
 
-    async def _paused_channels(self, session: AsyncSession, channels: list[str], wall: datetime) -> set[str]:
-        rows = await session.execute(
-            select(RateLimit.key).where(RateLimit.key.in_(channels), RateLimit.paused_until > wall)
+    async def _heads(
+        self, session: AsyncSession, channels: list[str], now: datetime, wall: datetime, limit: int
+    ) -> list[tuple[str, str]]:
+        """Chats whose oldest pending row is due, on channels that are not paused, oldest first."""
+        earlier = (
+            select(OutboxMessage.id)
+            .where(
+                OutboxMessage.channel == Head.channel,
+                OutboxMessage.chat_id == Head.chat_id,
+                OutboxMessage.status == "pending",
+                OutboxMessage.id < Head.id,
+                queued(OutboxMessage, self.fast),
+            )
+            .exists()
         )
-        return {str(key) for key in rows.scalars()}
+        held = (
+            select(OutboxLane.chat_id)
+            .where(
+                OutboxLane.channel == Head.channel,
+                OutboxLane.chat_id == Head.chat_id,
+                or_(OutboxLane.lease_until >= wall, OutboxLane.paused_until > wall),
+            )
+            .exists()
+        )
+        paused = select(RateLimit.key).where(RateLimit.key.in_(channels), RateLimit.paused_until > wall)
+        heads = await session.execute(
+            select(Head.channel, Head.chat_id)
+            .where(
+                Head.status == "pending",
+                Head.channel.in_(channels),
+                Head.channel.not_in(paused),
+                Head.next_attempt_at <= now,
+                queued(Head, self.fast),
+                ~earlier,
+                ~held,
+            )
+            .order_by(Head.id)
+            .limit(limit)
+        )
+        return [(str(c), str(chat)) for c, chat in heads]
+
+    async def _take_lanes(
+        self, session: AsyncSession, keys: list[tuple[str, str]], wall: datetime, limit: int
+    ) -> list[tuple[str, str, datetime]]:
+        """Lease the free lanes among `keys` in one statement, skipping lanes another worker is claiming."""
+        until = wall + timedelta(seconds=self.lease)
+        free = (
+            select(OutboxLane.channel, OutboxLane.chat_id)
+            .where(
+                tuple_(OutboxLane.channel, OutboxLane.chat_id).in_(keys),
+                or_(OutboxLane.lease_until.is_(None), OutboxLane.lease_until < wall),
+                or_(OutboxLane.paused_until.is_(None), OutboxLane.paused_until <= wall),
+            )
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        result = await session.execute(
+            update(OutboxLane)
+            .where(tuple_(OutboxLane.channel, OutboxLane.chat_id).in_(free))
+            .values(lease_owner=self.owner, lease_until=until)
+            .returning(OutboxLane.channel, OutboxLane.chat_id)
+            .execution_options(synchronize_session=False)
+        )
+        return [(str(c), str(chat), until) for c, chat in result]
+
+    async def _prefetch(self, session: AsyncSession, lanes: list[Lane]) -> None:
+        """Read the claimed chats' first pending rows with the claim (saves a round trip per chat)."""
+        by_key = {lane.key: lane for lane in lanes}
+        pending = await session.execute(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.status == "pending",
+                tuple_(OutboxMessage.channel, OutboxMessage.chat_id).in_(list(by_key)),
+                queued(OutboxMessage, self.fast),
+            )
+            .order_by(OutboxMessage.id)
+            .limit(PREFETCH * len(lanes))
+        )
+        for message in pending.scalars():
+            lane_rows = by_key[(message.channel, message.chat_id)].rows
+            if len(lane_rows) < PREFETCH:
+                lane_rows.append(message)
+        await _read_targets(session, lanes)
 
     def _holds(self, lane: Lane) -> bool:
         """True while our lease is safely ahead of the clock (a margin for other workers' clocks)."""
@@ -417,21 +440,33 @@ class OutboxSender:
 
         While we hold the lane nobody else sends or changes these rows.
         """
+        chat_pending = (
+            OutboxMessage.channel == lane.channel,
+            OutboxMessage.chat_id == lane.chat_id,
+            OutboxMessage.status == "pending",
+            queued(OutboxMessage, self.fast),
+        )
         async with self.db.transaction() as session:
             for row, message_id in sent:
                 await self._finish(row, "sent", message_id=message_id, session=session)
-            stmt = (
-                select(OutboxMessage)
+            # Mostly the chat has nothing more: release the lane on that condition, one statement.
+            released = await session.execute(
+                update(OutboxLane)
                 .where(
-                    OutboxMessage.channel == lane.channel,
-                    OutboxMessage.chat_id == lane.chat_id,
-                    OutboxMessage.status == "pending",
-                    queued(OutboxMessage, self.fast),
+                    *_lane_is(lane),
+                    OutboxLane.lease_owner == self.owner,
+                    ~select(OutboxMessage.id).where(*chat_pending).exists(),
                 )
-                .order_by(OutboxMessage.id)
-                .limit(limit)
+                .values(lease_owner="", lease_until=None)
+                .execution_options(synchronize_session=False)
             )
+            if released.rowcount:  # type: ignore[attr-defined]
+                return []
+            stmt = select(OutboxMessage).where(*chat_pending).order_by(OutboxMessage.id).limit(limit)
             rows = list((await session.execute(stmt)).scalars().all())
+            lane.rows = rows
+            await _read_targets(session, [lane])
+            lane.rows = []
             if rows and rows[0].next_attempt_at <= self.clock.now():
                 return rows
             await session.execute(
@@ -450,8 +485,10 @@ class OutboxSender:
         message = Outbound.from_row(row.channel, row.chat_id, row.payload, row.ref, row.edit_ref)
         target: str | None = None
         if row.edit_ref:
-            async with self.db.transaction() as session:
-                target = await Outbox(session).delivered_id(row.channel, row.chat_id, row.edit_ref)
+            target = lane.targets.get(row.edit_ref)
+            if target is None:
+                async with self.db.transaction() as session:
+                    target = await Outbox(session).delivered_id(row.channel, row.chat_id, row.edit_ref)
             if target is None:
                 await self._finish(row, "skipped", error="nothing to edit")
                 return "skipped"
@@ -475,6 +512,8 @@ class OutboxSender:
             return await self._failed(row, lane, DeliveryError(type(exc).__name__))
         finally:
             metrics.DELIVERY_SECONDS.labels(row.channel).observe(time.monotonic() - started)
+        if row.ref and message_id:
+            lane.targets[row.ref] = message_id
         self._last_ok[row.channel] = time.monotonic()
         self._outages.pop(row.channel, None)
         if unrecorded is None:
@@ -600,3 +639,25 @@ Head = aliased(OutboxMessage, name="head")  # the outer row of the "oldest pendi
 
 def _lane_is(lane: Lane) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
     return OutboxLane.channel == lane.channel, OutboxLane.chat_id == lane.chat_id
+
+
+async def _read_targets(session: AsyncSession, lanes: list[Lane]) -> None:
+    """The message ids that the edits among the lanes' rows will change, in one query."""
+    wanted = {(lane.channel, lane.chat_id, r.edit_ref) for lane in lanes for r in lane.rows if r.edit_ref}
+    if not wanted:
+        return
+    by_key = {lane.key: lane for lane in lanes}
+    found = await session.execute(
+        select(
+            OutboxMessage.channel, OutboxMessage.chat_id, OutboxMessage.ref, OutboxMessage.channel_message_id
+        )
+        .where(
+            tuple_(OutboxMessage.channel, OutboxMessage.chat_id, OutboxMessage.ref).in_(sorted(wanted)),
+            OutboxMessage.status == "sent",
+            OutboxMessage.channel_message_id.is_not(None),
+        )
+        .order_by(OutboxMessage.id)
+    )
+    for channel, chat_id, ref, message_id in found:
+        if message_id:
+            by_key[(channel, chat_id)].targets[ref] = message_id  # the latest wins, as in delivered_id
