@@ -171,8 +171,8 @@ async def grab(
         return Outcome("not_yours", ticket)
     if ticket.status in (Status.CANCELLED, Status.REJECTED):
         return Outcome("cancelled", ticket)
-    if ticket.technician_id is not None:
-        return Outcome("taken", ticket, await _holder_name(session, ticket))
+    if ticket.technician_id is not None:  # the common loser: the winner has committed
+        return Outcome("taken", ticket, await _holder_name(session, ticket, fresh=True))
     why = qualifies(tapper, community, ticket)
     if why:
         return Outcome(why, ticket)
@@ -214,8 +214,9 @@ async def _take(session: AsyncSession, ticket: Ticket, technician: Person, now: 
     return True
 
 
-async def _holder_name(session: AsyncSession, ticket: Ticket) -> str:
-    await session.refresh(ticket)
+async def _holder_name(session: AsyncSession, ticket: Ticket, *, fresh: bool = False) -> str:
+    if not fresh:  # a lost race: the winner's commit is newer than what we read
+        await session.refresh(ticket)
     holder = await session.get(Person, ticket.technician_id) if ticket.technician_id else None
     return holder.name if holder else ""
 

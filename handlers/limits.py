@@ -61,19 +61,14 @@ async def throttle(session: AsyncSession, inbound: Inbound, now: datetime, limit
     if limits.flood_per_minute <= 0 or not (inbound.is_private or inbound.kind == Kind.BUTTON):
         return ""
     channel, sender = inbound.identity.channel, inbound.identity.external_id
-    await session.execute(
-        upsert(session, InboundRate)
-        .values(channel=channel, external_id=sender, next_at=now)
-        .on_conflict_do_nothing()
-    )
-    row = (
-        await session.execute(
-            select(InboundRate)
-            .where(InboundRate.channel == channel, InboundRate.external_id == sender)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-    ).scalar_one()
+    insert = upsert(session, InboundRate).values(channel=channel, external_id=sender, next_at=now)
+    # One round trip: DO UPDATE (of nothing that changes) returns the row, new or old, locked on PostgreSQL
+    # for this transaction as SELECT ... FOR UPDATE would; SQLite's writer lock is already held.
+    stmt = insert.on_conflict_do_update(
+        index_elements=["channel", "external_id"], set_={"external_id": insert.excluded.external_id}
+    ).returning(InboundRate)
+    found = select(InboundRate).from_statement(stmt).execution_options(populate_existing=True)
+    row = (await session.execute(found)).scalar_one()
     interval = timedelta(seconds=60.0 / limits.flood_per_minute)
     tolerance = interval * (max(1, limits.flood_burst) - 1)
     stamp = max(row.next_at, now)

@@ -33,7 +33,7 @@ class DurablePoller:
         *,
         long_poll: int = 10,
         poll_interval: float = 0.0,
-        max_concurrent: int = 64,
+        max_concurrent: int = 16,
     ) -> None:
         self.bot = bot
         self.handle = handle
