@@ -29,31 +29,29 @@ import secrets
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Protocol
 
-from sqlalchemy import or_, select, tuple_, update
+from sqlalchemy import Update, bindparam, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
-from sqlalchemy.sql.elements import ColumnElement
 
-from bot import metrics
-from bot.answers import fast_channels, queued, send_answers
+from bot import lanes, metrics
+from bot.answers import fast_channels, send_answers
+from bot.lanes import PREFETCH, Lane
 from bot.ratelimit import ChannelLimits, channel_row, lane_row, pause, reserve, seconds_until
 from bot.undelivered import tell_supervisor
 from dispatch.clock import Clock
 from handlers.messages import Outbound
 from storage.db import Database
 from storage.models import OutboxLane, OutboxMessage, RateLimit
-from storage.repositories import Outbox, upsert
+from storage.repositories import Outbox
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 MAX_BACKOFF = 60.0
 # A network failure counts against a row only when the channel was seen working this recently.
 HEALTHY_WINDOW = 10.0
-PREFETCH = 20  # rows per chat read at a time
 
 
 class DeliveryError(Exception):
@@ -95,24 +93,6 @@ def backoff(attempts: int) -> float:
 def utc_now() -> datetime:
     """Wall-clock time: leases and rate limits are about real seconds, whatever the domain clock says."""
     return datetime.now(UTC)
-
-
-@dataclass
-class Lane:
-    """A chat this worker holds the lease of."""
-
-    channel: str
-    chat_id: str
-    lease_until: datetime
-    # Pending rows read with the claim, oldest first (saves a round trip per chat).
-    rows: list[OutboxMessage] = field(default_factory=list)
-    # Message ids of earlier rows by ref, for the edits among `rows` (read with them, kept as rows go out).
-    targets: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def key(self) -> tuple[str, str]:
-        """(channel, chat_id)."""
-        return self.channel, self.chat_id
 
 
 class OutboxSender:
@@ -230,106 +210,22 @@ class OutboxSender:
         if not channels or limit <= 0:
             return []
         now, wall = self.clock.now(), self.wall()
+        until = wall + timedelta(seconds=self.lease)
         async with self.db.transaction() as session:
-            keys = await self._heads(session, channels, now, wall, limit)
+            keys = await lanes.heads(session, channels, self.fast, now, wall, limit)
             if not keys:
                 return []
-            taken = await self._take_lanes(session, keys, wall, limit)
-            missing = set(keys) - {(c, chat) for c, chat, _ in taken} if len(taken) < limit else set()
+            taken = await lanes.take(session, keys, self.owner, wall, until, limit)
+            missing = sorted(set(keys) - set(taken)) if len(taken) < limit else []
             if missing:
-                # Chats never sent to before have no lane row yet (one held by another worker is skipped
-                # again by the second try).
-                new = [{"channel": c, "chat_id": chat, "lease_owner": ""} for c, chat in sorted(missing)]
-                await session.execute(upsert(session, OutboxLane).values(new).on_conflict_do_nothing())
-                taken += await self._take_lanes(session, sorted(missing), wall, limit - len(taken))
-            lanes = [Lane(c, chat, until) for c, chat, until in taken]
-            if lanes:
-                await self._prefetch(session, lanes)
-        return lanes
-
-    async def _heads(
-        self, session: AsyncSession, channels: list[str], now: datetime, wall: datetime, limit: int
-    ) -> list[tuple[str, str]]:
-        """Chats whose oldest pending row is due, on channels that are not paused, oldest first."""
-        earlier = (
-            select(OutboxMessage.id)
-            .where(
-                OutboxMessage.channel == Head.channel,
-                OutboxMessage.chat_id == Head.chat_id,
-                OutboxMessage.status == "pending",
-                OutboxMessage.id < Head.id,
-                queued(OutboxMessage, self.fast),
-            )
-            .exists()
-        )
-        held = (
-            select(OutboxLane.chat_id)
-            .where(
-                OutboxLane.channel == Head.channel,
-                OutboxLane.chat_id == Head.chat_id,
-                or_(OutboxLane.lease_until >= wall, OutboxLane.paused_until > wall),
-            )
-            .exists()
-        )
-        paused = select(RateLimit.key).where(RateLimit.key.in_(channels), RateLimit.paused_until > wall)
-        heads = await session.execute(
-            select(Head.channel, Head.chat_id)
-            .where(
-                Head.status == "pending",
-                Head.channel.in_(channels),
-                Head.channel.not_in(paused),
-                Head.next_attempt_at <= now,
-                queued(Head, self.fast),
-                ~earlier,
-                ~held,
-            )
-            .order_by(Head.id)
-            .limit(limit)
-        )
-        return [(str(c), str(chat)) for c, chat in heads]
-
-    async def _take_lanes(
-        self, session: AsyncSession, keys: list[tuple[str, str]], wall: datetime, limit: int
-    ) -> list[tuple[str, str, datetime]]:
-        """Lease the free lanes among `keys` in one statement, skipping lanes another worker is claiming."""
-        until = wall + timedelta(seconds=self.lease)
-        free = (
-            select(OutboxLane.channel, OutboxLane.chat_id)
-            .where(
-                tuple_(OutboxLane.channel, OutboxLane.chat_id).in_(keys),
-                or_(OutboxLane.lease_until.is_(None), OutboxLane.lease_until < wall),
-                or_(OutboxLane.paused_until.is_(None), OutboxLane.paused_until <= wall),
-            )
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        result = await session.execute(
-            update(OutboxLane)
-            .where(tuple_(OutboxLane.channel, OutboxLane.chat_id).in_(free))
-            .values(lease_owner=self.owner, lease_until=until)
-            .returning(OutboxLane.channel, OutboxLane.chat_id)
-            .execution_options(synchronize_session=False)
-        )
-        return [(str(c), str(chat), until) for c, chat in result]
-
-    async def _prefetch(self, session: AsyncSession, lanes: list[Lane]) -> None:
-        """Read the claimed chats' first pending rows with the claim (saves a round trip per chat)."""
-        by_key = {lane.key: lane for lane in lanes}
-        pending = await session.execute(
-            select(OutboxMessage)
-            .where(
-                OutboxMessage.status == "pending",
-                tuple_(OutboxMessage.channel, OutboxMessage.chat_id).in_(list(by_key)),
-                queued(OutboxMessage, self.fast),
-            )
-            .order_by(OutboxMessage.id)
-            .limit(PREFETCH * len(lanes))
-        )
-        for message in pending.scalars():
-            lane_rows = by_key[(message.channel, message.chat_id)].rows
-            if len(lane_rows) < PREFETCH:
-                lane_rows.append(message)
-        await _read_targets(session, lanes)
+                # Chats never sent to before have no lane row yet (one another worker is claiming right now
+                # is skipped again by the second try).
+                await lanes.create(session, missing)
+                taken += await lanes.take(session, missing, self.owner, wall, until, limit - len(taken))
+            claimed = [Lane(c, chat, until) for c, chat in taken]
+            if claimed:
+                await lanes.prefetch(session, claimed, self.fast)
+        return claimed
 
     def _holds(self, lane: Lane) -> bool:
         """True while our lease is safely ahead of the clock (a margin for other workers' clocks)."""
@@ -343,12 +239,8 @@ class OutboxSender:
             return True
         until = self.wall() + timedelta(seconds=self.lease)
         async with self.db.transaction() as session:
-            result = await session.execute(
-                update(OutboxLane)
-                .where(*_lane_is(lane), OutboxLane.lease_owner == self.owner)
-                .values(lease_until=until)
-            )
-        if not result.rowcount:  # type: ignore[attr-defined]
+            still_ours = await lanes.extend(session, lane, self.owner, until)
+        if not still_ours:
             log.warning("lost the lease of %s:%s", lane.channel, lane.chat_id)
             return False
         lane.lease_until = until
@@ -381,11 +273,7 @@ class OutboxSender:
     async def _release(self, lane: Lane) -> None:
         try:
             async with self.db.transaction() as session:
-                await session.execute(
-                    update(OutboxLane)
-                    .where(*_lane_is(lane), OutboxLane.lease_owner == self.owner)
-                    .values(lease_owner="", lease_until=None)
-                )
+                await lanes.release(session, lane, self.owner)
         except Exception:  # the lease simply runs out
             log.warning("could not release lane %s:%s", lane.channel, lane.chat_id, exc_info=True)
 
@@ -440,40 +328,16 @@ class OutboxSender:
 
         While we hold the lane nobody else sends or changes these rows.
         """
-        chat_pending = (
-            OutboxMessage.channel == lane.channel,
-            OutboxMessage.chat_id == lane.chat_id,
-            OutboxMessage.status == "pending",
-            queued(OutboxMessage, self.fast),
-        )
         async with self.db.transaction() as session:
             for row, message_id in sent:
                 await self._finish(row, "sent", message_id=message_id, session=session)
-            # Mostly the chat has nothing more: release the lane on that condition, one statement.
-            released = await session.execute(
-                update(OutboxLane)
-                .where(
-                    *_lane_is(lane),
-                    OutboxLane.lease_owner == self.owner,
-                    ~select(OutboxMessage.id).where(*chat_pending).exists(),
-                )
-                .values(lease_owner="", lease_until=None)
-                .execution_options(synchronize_session=False)
-            )
-            if released.rowcount:  # type: ignore[attr-defined]
+            # Mostly the chat has nothing more: the lane is released on that condition, one statement.
+            if await lanes.release_if_idle(session, lane, self.owner, self.fast):
                 return []
-            stmt = select(OutboxMessage).where(*chat_pending).order_by(OutboxMessage.id).limit(limit)
-            rows = list((await session.execute(stmt)).scalars().all())
-            lane.rows = rows
-            await _read_targets(session, [lane])
-            lane.rows = []
+            rows = await lanes.pending(session, lane, self.fast, limit)
             if rows and rows[0].next_attempt_at <= self.clock.now():
                 return rows
-            await session.execute(
-                update(OutboxLane)
-                .where(*_lane_is(lane), OutboxLane.lease_owner == self.owner)
-                .values(lease_owner="", lease_until=None)
-            )
+            await lanes.release(session, lane, self.owner)
             return []
 
     async def _deliver(
@@ -549,23 +413,20 @@ class OutboxSender:
         error: str = "",
         session: AsyncSession | None = None,
     ) -> None:
-        values = {
-            "status": status,
-            "sent_at": self.clock.now(),
-            "channel_message_id": message_id,
-            "attempts": row.attempts + 1,
-            "error": error[:300],
+        stmt = _finish_stmt()
+        params = {
+            "b_id": row.id,
+            "b_status": status,
+            "b_sent_at": self.clock.now(),
+            "b_message_id": message_id,
+            "b_attempts": row.attempts + 1,
+            "b_error": error[:300],
         }
-        stmt = (
-            update(OutboxMessage)
-            .where(OutboxMessage.id == row.id, OutboxMessage.status == "pending")
-            .values(**values)
-        )
         if session is not None:
-            result = await session.execute(stmt)
+            result = await session.execute(stmt, params)
         else:
             async with self.db.transaction() as own:
-                result = await own.execute(stmt)
+                result = await own.execute(stmt, params)
         if not result.rowcount:  # type: ignore[attr-defined]
             log.warning("outbox row %s was already finished by another worker (sent twice)", row.id)
 
@@ -634,30 +495,18 @@ class OutboxSender:
             return await channel_row(session, channel, lock=False)
 
 
-Head = aliased(OutboxMessage, name="head")  # the outer row of the "oldest pending row of its chat" query
-
-
-def _lane_is(lane: Lane) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
-    return OutboxLane.channel == lane.channel, OutboxLane.chat_id == lane.chat_id
-
-
-async def _read_targets(session: AsyncSession, lanes: list[Lane]) -> None:
-    """The message ids that the edits among the lanes' rows will change, in one query."""
-    wanted = {(lane.channel, lane.chat_id, r.edit_ref) for lane in lanes for r in lane.rows if r.edit_ref}
-    if not wanted:
-        return
-    by_key = {lane.key: lane for lane in lanes}
-    found = await session.execute(
-        select(
-            OutboxMessage.channel, OutboxMessage.chat_id, OutboxMessage.ref, OutboxMessage.channel_message_id
+@cache
+def _finish_stmt() -> Update:
+    """Mark one row finished, only if still pending (built once: see bot/lanes.py)."""
+    return (
+        update(OutboxMessage)
+        .where(OutboxMessage.id == bindparam("b_id"), OutboxMessage.status == "pending")
+        .values(
+            status=bindparam("b_status"),
+            sent_at=bindparam("b_sent_at"),
+            channel_message_id=bindparam("b_message_id"),
+            attempts=bindparam("b_attempts"),
+            error=bindparam("b_error"),
         )
-        .where(
-            tuple_(OutboxMessage.channel, OutboxMessage.chat_id, OutboxMessage.ref).in_(sorted(wanted)),
-            OutboxMessage.status == "sent",
-            OutboxMessage.channel_message_id.is_not(None),
-        )
-        .order_by(OutboxMessage.id)
+        .execution_options(synchronize_session=False)
     )
-    for channel, chat_id, ref, message_id in found:
-        if message_id:
-            by_key[(channel, chat_id)].targets[ref] = message_id  # the latest wins, as in delivered_id
