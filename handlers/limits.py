@@ -17,8 +17,11 @@ from __future__ import annotations
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from functools import cache
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.tokens import token_for
@@ -26,7 +29,6 @@ from handlers.context import Context
 from handlers.i18n import Translator
 from handlers.messages import Choice, Inbound, Kind, Outbound
 from storage.models import InboundRate, Ticket
-from storage.repositories import upsert
 
 OPEN = (
     "submitted",
@@ -61,14 +63,8 @@ async def throttle(session: AsyncSession, inbound: Inbound, now: datetime, limit
     if limits.flood_per_minute <= 0 or not (inbound.is_private or inbound.kind == Kind.BUTTON):
         return ""
     channel, sender = inbound.identity.channel, inbound.identity.external_id
-    insert = upsert(session, InboundRate).values(channel=channel, external_id=sender, next_at=now)
-    # One round trip: DO UPDATE (of nothing that changes) returns the row, new or old, locked on PostgreSQL
-    # for this transaction as SELECT ... FOR UPDATE would; SQLite's writer lock is already held.
-    stmt = insert.on_conflict_do_update(
-        index_elements=["channel", "external_id"], set_={"external_id": insert.excluded.external_id}
-    ).returning(InboundRate)
-    found = select(InboundRate).from_statement(stmt).execution_options(populate_existing=True)
-    row = (await session.execute(found)).scalar_one()
+    stmt = _sender_rate(session.get_bind().dialect.name)
+    row = (await session.execute(stmt, {"b_channel": channel, "b_sender": sender, "b_now": now})).scalar_one()
     interval = timedelta(seconds=60.0 / limits.flood_per_minute)
     tolerance = interval * (max(1, limits.flood_burst) - 1)
     stamp = max(row.next_at, now)
@@ -79,6 +75,21 @@ async def throttle(session: AsyncSession, inbound: Inbound, now: datetime, limit
         return "drop"
     row.next_at = stamp + interval
     return ""
+
+
+@cache
+def _sender_rate(dialect: str) -> Any:
+    """Built once per dialect (it runs for every event): the sender's row, created if missing, locked."""
+    module = postgresql if dialect == "postgresql" else sqlite
+    insert = module.insert(InboundRate).values(
+        channel=bindparam("b_channel"), external_id=bindparam("b_sender"), next_at=bindparam("b_now")
+    )
+    # One round trip: DO UPDATE (of nothing that changes) returns the row, new or old, locked on PostgreSQL
+    # for this transaction as SELECT ... FOR UPDATE would; SQLite's writer lock is already held.
+    stmt = insert.on_conflict_do_update(
+        index_elements=["channel", "external_id"], set_={"external_id": insert.excluded.external_id}
+    ).returning(InboundRate)
+    return select(InboundRate).from_statement(stmt).execution_options(populate_existing=True)
 
 
 def slow_down(inbound: Inbound, t: Translator, warn: bool) -> list[Outbound]:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Insert, select, update
+from sqlalchemy import Insert, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -125,17 +126,31 @@ class Conversations:
 
     async def lock(self, channel: str, chat_id: str, now: datetime) -> Conversation:
         """The chat's conversation row, created if missing and locked for this transaction."""
-        insert = upsert(self.session, Conversation).values(
-            channel=channel, chat_id=chat_id, dialog="", step="", nonce="", data={}, updated_at=now
-        )
-        # One round trip: DO UPDATE (of nothing that changes) returns the row, new or old, and on PostgreSQL
-        # locks it for the transaction as SELECT ... FOR UPDATE would; SQLite's writer lock is already held.
-        stmt = insert.on_conflict_do_update(
-            index_elements=["channel", "chat_id"], set_={"chat_id": insert.excluded.chat_id}
-        ).returning(Conversation)
-        found = select(Conversation).from_statement(stmt).execution_options(populate_existing=True)
-        conversation: Conversation = (await self.session.execute(found)).scalar_one()
+        stmt = _lock_conversation(self.session.get_bind().dialect.name)
+        params = {"b_channel": channel, "b_chat": chat_id, "b_now": now}
+        conversation: Conversation = (await self.session.execute(stmt, params)).scalar_one()
         return conversation
+
+
+@cache
+def _lock_conversation(dialect: str) -> Any:
+    """Built once per dialect: it runs for every event, and building it costs more than running it."""
+    module = postgresql if dialect == "postgresql" else sqlite
+    insert = module.insert(Conversation).values(
+        channel=bindparam("b_channel"),
+        chat_id=bindparam("b_chat"),
+        dialog="",
+        step="",
+        nonce="",
+        data={},
+        updated_at=bindparam("b_now"),
+    )
+    # One round trip: DO UPDATE (of nothing that changes) returns the row, new or old, and on PostgreSQL
+    # locks it for the transaction as SELECT ... FOR UPDATE would; SQLite's writer lock is already held.
+    stmt = insert.on_conflict_do_update(
+        index_elements=["channel", "chat_id"], set_={"chat_id": insert.excluded.chat_id}
+    ).returning(Conversation)
+    return select(Conversation).from_statement(stmt).execution_options(populate_existing=True)
 
 
 class InboundLog:
