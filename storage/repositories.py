@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -24,6 +24,8 @@ from storage.models import (
     TicketEvent,
     TicketPhoto,
 )
+
+SEEN_EVERY = timedelta(minutes=1)
 
 
 def upsert(session: AsyncSession, model: Any) -> Any:
@@ -86,7 +88,10 @@ class People:
         found = await self.by_identity(channel, external_id)
         if found:
             person, identity = found
-            identity.last_seen_at = now
+            # Noted at most once a minute: a statement per event otherwise, for a time only read to the
+            # minute (WeChat's 48-hour window, keeps a margin; which of a person's apps was used last).
+            if identity.last_seen_at is None or now - identity.last_seen_at >= SEEN_EVERY:
+                identity.last_seen_at = now
             if display_name:
                 identity.display_name = display_name[:100]
             if chat_id and identity.chat_id != chat_id:
