@@ -96,10 +96,10 @@ async def _send_offers(
     private = mode in ("private", "both") or (mode == "group" and not bound)
     targets: list[tuple[int | None, str, str]] = []
     if private:
+        latest = await People(session).latest_identities([c.person.id for c in candidates])
         for candidate in candidates:
-            identities = await People(session).identities(candidate.person.id)
-            if identities:
-                targets.append((candidate.person.id, identities[0].channel, identities[0].chat_id))
+            if identity := latest.get(candidate.person.id):
+                targets.append((candidate.person.id, identity.channel, identity.chat_id))
     if mode in ("group", "both"):
         targets.extend((None, g.channel, g.chat_id) for g in bound)
     for technician_id, channel, chat_id in targets:

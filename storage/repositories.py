@@ -64,6 +64,20 @@ class People:
             .all()
         )
 
+    async def latest_identities(self, person_ids: Sequence[int]) -> dict[int, ChannelIdentity]:
+        """Each person's most recently seen channel account, in one query (people with none are left out)."""
+        if not person_ids:
+            return {}
+        stmt = (
+            select(ChannelIdentity)
+            .where(ChannelIdentity.person_id.in_(sorted(set(person_ids))))
+            .order_by(ChannelIdentity.last_seen_at.desc(), ChannelIdentity.id)
+        )
+        latest: dict[int, ChannelIdentity] = {}
+        for identity in (await self.session.execute(stmt)).scalars():
+            latest.setdefault(identity.person_id, identity)
+        return latest
+
     async def identities(self, person_id: int) -> Sequence[ChannelIdentity]:
         """Every channel account of a person, most recently seen first."""
         stmt = (
