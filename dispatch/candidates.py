@@ -90,15 +90,10 @@ async def rank(
             )
         ).all()
     )
-    last = dict(
-        (
-            await session.execute(
-                select(Ticket.technician_id, func.max(Ticket.assigned_at))
-                .where(Ticket.technician_id.in_(ids))
-                .group_by(Ticket.technician_id)
-            )
-        ).all()
-    )
+    # One max() per technician rather than GROUP BY: each reads the last entry of the (technician_id,
+    # assigned_at) index, where the grouped form read every job a technician ever took (years of them).
+    latest = select(func.max(Ticket.assigned_at)).where(Ticket.technician_id == Person.id).scalar_subquery()
+    last = dict((await session.execute(select(Person.id, latest).where(Person.id.in_(ids)))).all())
     ranked = [Candidate(p, open_jobs.get(p.id, 0), today.get(p.id, 0), last.get(p.id)) for p in people]
     if not include_full:
         ranked = [c for c in ranked if not c.full]
