@@ -159,7 +159,7 @@ async def prefetch(session: AsyncSession, lanes: list[Lane], fast: frozenset[str
         lane_rows = by_key[(message.channel, message.chat_id)].rows
         if len(lane_rows) < PREFETCH:
             lane_rows.append(message)
-    await read_targets(session, lanes)
+    await read_targets(session, [(lane, lane.rows) for lane in lanes])
 
 
 @cache
@@ -181,20 +181,16 @@ async def pending(session: AsyncSession, lane: Lane, fast: frozenset[str], limit
     """The chat's oldest pending rows (the lane's `targets` learn the edits' message ids)."""
     params = {"b_channel": lane.channel, "b_chat": lane.chat_id, "limit": limit}
     rows = list((await session.execute(_pending(fast), params)).scalars().all())
-    saved, lane.rows = lane.rows, rows
-    try:
-        await read_targets(session, [lane])
-    finally:
-        lane.rows = saved
+    await read_targets(session, [(lane, rows)])
     return rows
 
 
-async def read_targets(session: AsyncSession, lanes: list[Lane]) -> None:
-    """The message ids that the edits among the lanes' rows will change, in one query."""
-    wanted = {(lane.channel, lane.chat_id, r.edit_ref) for lane in lanes for r in lane.rows if r.edit_ref}
+async def read_targets(session: AsyncSession, batches: list[tuple[Lane, list[OutboxMessage]]]) -> None:
+    """Each lane learns the message ids that the edits among its rows will change, in one query."""
+    wanted = {(lane.channel, lane.chat_id, r.edit_ref) for lane, rows in batches for r in rows if r.edit_ref}
     if not wanted:
         return
-    by_key = {lane.key: lane for lane in lanes}
+    by_key = {lane.key: lane for lane, _ in batches}
     found = await session.execute(
         select(
             OutboxMessage.channel, OutboxMessage.chat_id, OutboxMessage.ref, OutboxMessage.channel_message_id

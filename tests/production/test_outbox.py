@@ -287,3 +287,31 @@ async def test_a_tap_answer_does_not_wait_behind_a_paused_chat(
         rows = (await s.execute(select(OutboxMessage).order_by(OutboxMessage.id))).scalars().all()
     assert [(r.kind, r.status) for r in rows] == [("send", "sent"), ("answer", "sent")]
     assert texts(delivery, "7") == ["Offer BX-1 was taken by Zhang"]
+
+
+async def test_edits_find_their_message_sent_in_the_same_batch_or_earlier(
+    db: Database, clock: FakeClock
+) -> None:
+    delivery = SlowDelivery()
+    sender = OutboxSender(db, {CH: delivery}, clock)
+    now = clock.now()
+    await queue(
+        db,
+        now,
+        [
+            Outbound(CH, "7", "Job card: new", ref="card:1"),
+            Outbound(CH, "7", "Job card: contacted", edit_ref="card:1"),
+            Outbound(CH, "7", "A note in between"),
+            Outbound(CH, "7", "Edit of something never sent", edit_ref="card:404"),
+        ],
+    )
+    await drain(sender)
+    await queue(db, now, [Outbound(CH, "7", "Job card: on site", edit_ref="card:1")])  # a later batch
+    await drain(sender)
+    card, note = delivery.chat("7")
+    assert (card.text, card.edits) == ("Job card: on site", 2)
+    assert note.text == "A note in between"
+    async with db.transaction() as session:
+        rows = (await session.execute(select(OutboxMessage).order_by(OutboxMessage.id))).scalars().all()
+    assert [r.status for r in rows] == ["sent", "sent", "sent", "skipped", "sent"]
+    assert rows[3].error == "nothing to edit"
