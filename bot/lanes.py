@@ -270,3 +270,17 @@ async def extend(session: AsyncSession, lane: Lane, owner: str, until: datetime)
     """Push the lease forward; False when another worker has the lane."""
     result = await session.execute(_extend(), {**_ours(lane, owner), "until": until})
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def renew(session: AsyncSession, held: list[Lane], owner: str, until: datetime) -> None:
+    """Push forward the leases of lanes still draining (only those still ours)."""
+    await session.execute(
+        update(OutboxLane)
+        .where(
+            OutboxLane.lease_owner == owner,
+            OutboxLane.lease_until.is_not(None),
+            tuple_(OutboxLane.channel, OutboxLane.chat_id).in_([lane.key for lane in held]),
+        )
+        .values(lease_until=until)
+        .execution_options(synchronize_session=False)
+    )

@@ -33,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Protocol
 
-from sqlalchemy import Update, bindparam, select, tuple_, update
+from sqlalchemy import Update, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import lanes, metrics
@@ -44,7 +44,7 @@ from bot.undelivered import tell_supervisor
 from dispatch.clock import Clock
 from handlers.messages import Outbound
 from storage.db import Database
-from storage.models import OutboxLane, OutboxMessage, RateLimit
+from storage.models import OutboxMessage, RateLimit
 from storage.repositories import Outbox
 
 log = logging.getLogger(__name__)
@@ -258,15 +258,7 @@ class OutboxSender:
             return
         until = wall + timedelta(seconds=self.lease)
         async with self.db.transaction() as session:
-            await session.execute(
-                update(OutboxLane)
-                .where(
-                    OutboxLane.lease_owner == self.owner,
-                    OutboxLane.lease_until.is_not(None),
-                    tuple_(OutboxLane.channel, OutboxLane.chat_id).in_([lane.key for lane in due]),
-                )
-                .values(lease_until=until)
-            )
+            await lanes.renew(session, due, self.owner, until)
         for lane in due:
             lane.lease_until = until
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
@@ -315,3 +316,26 @@ async def test_edits_find_their_message_sent_in_the_same_batch_or_earlier(
         rows = (await session.execute(select(OutboxMessage).order_by(OutboxMessage.id))).scalars().all()
     assert [r.status for r in rows] == ["sent", "sent", "sent", "skipped", "sent"]
     assert rows[3].error == "nothing to edit"
+
+
+async def test_a_send_longer_than_the_lease_is_not_sent_twice(db: Database, clock: FakeClock) -> None:
+    """A big upload on a slow link outlasts the lease: its lane is renewed, so no worker sends it again."""
+    delivery = SlowDelivery(delay=3.0)
+    slow = OutboxSender(db, {CH: delivery}, clock, owner="slow", lease=2.0)
+    other = OutboxSender(db, {CH: delivery}, clock, owner="other", lease=2.0)
+    await queue(db, clock.now(), [Outbound(CH, "9", "Photo of the finished repair")])
+    running = asyncio.create_task(slow.run_forever(interval=0.2))
+    try:
+        while not delivery.in_flight["9"]:  # noqa: ASYNC110 - waits for the slow worker to be sending
+            await asyncio.sleep(0.01)
+        deadline = time.monotonic() + 7.0  # past the send, and past a second one had it started at 2 s
+        while time.monotonic() < deadline:
+            await other.run_once()  # another worker tries to take the chat all along
+            await asyncio.sleep(0.2)
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+    assert texts(delivery, "9") == ["Photo of the finished repair"]
+    assert delivery.overlaps == 0
+    assert await slow.pending_count() == 0
