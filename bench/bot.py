@@ -49,6 +49,7 @@ class BotProcess:
             env.update(TELEGRAM_RATE_OVERALL="0", TELEGRAM_RATE_CHAT="0", TELEGRAM_RATE_GROUP_PER_MINUTE="0")
         if self.run.profile_dir is not None:
             env["BENCH_PROFILE"] = str(self.run.profile_dir / f"{self.tag}.prof")
+            env["BENCH_SQL_TALLY"] = str(self.run.profile_dir / f"{self.tag}.sql.json")
         media = self.run.tmp / f"media-{self.tag}"
         args = [self.mode, self.db_url, self.server.base_url, self.server.file_base_url, str(media)]
         with _append(self.log) as log:

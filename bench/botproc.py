@@ -2,7 +2,8 @@
 
 # Started by bench/bot.py as `python -m bench.botproc MODE DB_URL API_URL FILE_URL MEDIA_DIR`; it prints one
 # JSON line when ready, then answers JSON commands on stdin: stats, feed (residents through the router), quit.
-# With BENCH_PROFILE=path it writes a cProfile of its whole life there.
+# With BENCH_PROFILE=path it writes a cProfile of its whole life there; with BENCH_SQL_TALLY=path, a count of
+# each distinct SQL statement it ran (which statements one update costs).
 
 from __future__ import annotations
 
@@ -56,15 +57,21 @@ def memory() -> dict[str, float]:
 
 
 SQL = {"statements": 0, "commits": 0}
+TALLY: dict[str, int] = {}
 
 
 def count_sql(engine: Any) -> None:
     """Count statements and commits: how much database work one update costs."""
     from sqlalchemy import event
 
+    tally = bool(os.environ.get("BENCH_SQL_TALLY"))
+
     @event.listens_for(engine, "before_cursor_execute")
-    def _statement(*args: Any) -> None:
+    def _statement(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         SQL["statements"] += 1
+        if tally:
+            key = " ".join(statement.split())[:160]
+            TALLY[key] = TALLY.get(key, 0) + 1
 
     @event.listens_for(engine, "commit")
     def _commit(*args: Any) -> None:
@@ -231,6 +238,10 @@ def main() -> None:
         if profiler and profile_path:
             profiler.disable()
             profiler.dump_stats(profile_path)
+        if tally_path := os.environ.get("BENCH_SQL_TALLY"):
+            ranked = dict(sorted(TALLY.items(), key=lambda item: -item[1]))
+            with open(tally_path, "w", encoding="utf-8") as out:
+                json.dump(ranked, out, indent=1, ensure_ascii=False)
 
 
 if __name__ == "__main__":
