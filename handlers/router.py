@@ -6,7 +6,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import cast
 
+from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import intake, resident
@@ -95,13 +97,13 @@ class Router:
         if verdict := await inbound_limits.throttle(session, event, now, self.limits):
             t = Translator(normalize_language(event.language_code, self.services.default_language))
             out = inbound_limits.slow_down(event, t, verdict == "warn")
-            write_outbox(session, out, now)
+            await write_outbox(session, out, now)
             return Result(outbound=out, throttled=True)
         ctx = await self._context(session, event)
         await route(ctx)
         if ctx.inbound.callback_id:
             ctx.answer_tap()
-        write_outbox(session, ctx.out, now)
+        await write_outbox(session, ctx.out, now)
         return Result(outbound=ctx.out)
 
     async def _context(self, session: AsyncSession, inbound: Inbound) -> Context:
@@ -140,7 +142,7 @@ class Router:
                     out.append(
                         Outbound(inbound.identity.channel, inbound.chat_id, callback_id=inbound.callback_id)
                     )
-                write_outbox(session, out, now)
+                await write_outbox(session, out, now)
                 return Result(outbound=out)
         except Exception:
             log.exception("could not record the failure of event %s", inbound.event_id)
@@ -152,24 +154,32 @@ def identity_chat(inbound: Inbound) -> str:
     return inbound.identity.external_id
 
 
-def write_outbox(session: AsyncSession, messages: list[Outbound], now: object) -> None:
-    """Add outbound messages to the outbox in the current transaction."""
-    for message in messages:
-        session.add(
-            OutboxMessage(
-                channel=message.channel,
-                chat_id=message.chat_id,
-                kind=message.kind,
-                payload=message.to_payload(),
-                ref=message.ref,
-                edit_ref=message.edit_ref,
-                important=message.important,
-                status="pending",
-                attempts=0,
-                next_attempt_at=now,
-                created_at=now,
-            )
-        )
+async def write_outbox(session: AsyncSession, messages: list[Outbound], now: datetime) -> None:
+    """Add outbound messages to the outbox in the current transaction (one INSERT)."""
+    if not messages:
+        return
+    rows = [
+        {
+            "channel": message.channel,
+            "chat_id": message.chat_id,
+            "kind": message.kind,
+            "payload": message.to_payload(),
+            "ref": message.ref,
+            "edit_ref": message.edit_ref,
+            "important": message.important,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for message in messages
+    ]
+    # The table, not the mapped class: nothing reads these rows back in this transaction, and the ORM's unit
+    # of work (identity map, RETURNING the ids) cost more than the INSERT itself on every event.
+    await session.execute(_OUTBOX_INSERT, rows)
+
+
+_OUTBOX_INSERT = insert(cast(Table, OutboxMessage.__table__))
 
 
 async def route(ctx: Context) -> None:

@@ -26,7 +26,7 @@ async def sweep(db: Database, services: Services, limit: int = 100) -> int:
         for timer in due:
             outcome = await escalation.fire(session, services.site, timer, now, notices)
             log.info("timer %s (%s) for ticket %s: %s", timer.id, timer.kind, timer.ticket_id, outcome)
-        write_outbox(session, await render(session, services, notices), now)
+        await write_outbox(session, await render(session, services, notices), now)
     return len(due)
 
 

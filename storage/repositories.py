@@ -47,13 +47,8 @@ class People:
 
     async def by_identity(self, channel: str, external_id: str) -> tuple[Person, ChannelIdentity] | None:
         """The person behind a channel account, if known."""
-        row = (
-            await self.session.execute(
-                select(Person, ChannelIdentity)
-                .join(ChannelIdentity, ChannelIdentity.person_id == Person.id)
-                .where(ChannelIdentity.channel == channel, ChannelIdentity.external_id == external_id)
-            )
-        ).first()
+        params = {"b_channel": channel, "b_external": external_id}
+        row = (await self.session.execute(_BY_IDENTITY, params)).first()
         return (row[0], row[1]) if row else None
 
     async def by_name(self, name: str) -> Sequence[Person]:
@@ -137,6 +132,17 @@ class People:
         return person, identity
 
 
+# Built once: every event starts with it, and building a join costs about as much as running it.
+_BY_IDENTITY = (
+    select(Person, ChannelIdentity)
+    .join(ChannelIdentity, ChannelIdentity.person_id == Person.id)
+    .where(
+        ChannelIdentity.channel == bindparam("b_channel"),
+        ChannelIdentity.external_id == bindparam("b_external"),
+    )
+)
+
+
 class Conversations:
     """Per-chat dialog state."""
 
@@ -180,13 +186,21 @@ class InboundLog:
 
     async def first_time(self, channel: str, event_id: str, now: datetime) -> bool:
         """Record the event; False when it was already handled."""
-        stmt: Insert = (
-            upsert(self.session, InboundEvent)
-            .values(channel=channel, event_id=event_id, received_at=now)
-            .on_conflict_do_nothing()
-        )
-        result = await self.session.execute(stmt)
+        stmt = _first_time(self.session.get_bind().dialect.name)
+        result = await self.session.execute(stmt, {"b_channel": channel, "b_event": event_id, "b_now": now})
         return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+@cache
+def _first_time(dialect: str) -> Insert:
+    """Built once per dialect: it runs for every inbound event."""
+    module = postgresql if dialect == "postgresql" else sqlite
+    stmt: Insert = (
+        module.insert(InboundEvent.__table__)
+        .values(channel=bindparam("b_channel"), event_id=bindparam("b_event"), received_at=bindparam("b_now"))
+        .on_conflict_do_nothing()
+    )
+    return stmt
 
 
 class Addresses:

@@ -217,5 +217,5 @@ async def file_and_dispatch(
     ticket = await submit(session, community, resident_id, draft, now=now, language=language)
     notices = Notices()
     await dispatch_ticket(session, community, ticket, now, notices)
-    write_outbox(session, await render(session, services, notices), now)
+    await write_outbox(session, await render(session, services, notices), now)
     return ticket

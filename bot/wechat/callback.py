@@ -146,7 +146,7 @@ class CallbackCore:
             return
         now = self.now()
         async with self.db.transaction() as session:
-            write_outbox(session, [Outbound.from_row(self.channel, chat_id, p) for p in waiting], now)
+            await write_outbox(session, [Outbound.from_row(self.channel, chat_id, p) for p in waiting], now)
         self.wake()
 
     async def _handled(self, eid: str) -> bool:
@@ -173,6 +173,6 @@ class CallbackCore:
             text = t(
                 "Sorry, I can only take text, photos and locations here. Please send it as one of those."
             )
-            write_outbox(session, [Outbound(self.channel, what.chat_id, text)], now)
+            await write_outbox(session, [Outbound(self.channel, what.chat_id, text)], now)
         log.info("%s: answered an unsupported %s message", self.channel, what.msg_type)
         self.wake()

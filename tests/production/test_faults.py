@@ -73,7 +73,7 @@ async def test_everything_arrives_in_order_within_the_limits(db_url: str, tmp_pa
             if i < len(texts)
             for text in [texts[i]]
         ]
-        write_outbox(session, rows, app.services.clock.now())
+        await write_outbox(session, rows, app.services.clock.now())
     server.fail_next("sendMessage", 2, error_code=429, retry_after=1)
     server.fail_next("sendMessage", 3, error_code=500)
     sender = asyncio.create_task(app.sender.run_forever(0.05))

@@ -56,7 +56,7 @@ class SlowDelivery(RecordingDelivery):
 
 async def queue(db: Database, now: datetime, messages: list[Outbound]) -> None:
     async with db.transaction() as session:
-        write_outbox(session, messages, now)
+        await write_outbox(session, messages, now)
 
 
 async def drain(*senders: OutboxSender, rounds: int = 200) -> None:

@@ -31,7 +31,7 @@ async def send(bot: WxBot, channel: str, chat_id: str, text: str, **kwargs: obje
     assert bot.app is not None
     message = Outbound(channel, chat_id, text, **kwargs)  # type: ignore[arg-type]
     async with bot.app.db.transaction() as session:
-        write_outbox(session, [message], bot.clock.now())
+        await write_outbox(session, [message], bot.clock.now())
     async with bot.app.db.transaction() as session:
         row_id = (await session.execute(select(func.max(OutboxMessage.id)))).scalar_one()
     bot.app.sender.wake()
