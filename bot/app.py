@@ -132,7 +132,9 @@ class TelegramRunner:
         username = application.bot.username
         self.app.services.deep_links["telegram"] = lambda payload: f"https://t.me/{username}?start={payload}"
         self.app.sender.limits["telegram"] = telegram_limits(settings)
-        self.app.channels["telegram"] = TelegramDelivery(application.bot, self.app.services.media)
+        self.app.channels["telegram"] = TelegramDelivery(
+            application.bot, self.app.services.media, in_flight=settings.telegram_connections
+        )
         self._sender_task = asyncio.create_task(self.app.sender.run_forever(self.sender_interval))
         await application.start()
         if settings.telegram_webhook_url and settings.telegram_webhook_secret is not None:

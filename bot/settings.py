@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     telegram_rate_chat: float = Field(default=1.0, ge=0, le=100)
     telegram_rate_chat_burst: int = Field(default=2, ge=1, le=20)
     telegram_rate_group_per_minute: float = Field(default=18.0, ge=0, le=600)
+    # Bot API calls a worker has in flight at once. Each costs CPU in proportion to how many are open
+    # (httpcore checks every pooled connection on every call), so keep it small; 8 carries ~30 messages a
+    # second up to 250 ms round trips. Raise it when Telegram is farther away than that.
+    telegram_connections: int = Field(default=8, ge=1, le=256)
     # Delivery: a worker's hold on a chat it is sending to; another worker takes over after this long.
     baoxiu_outbox_lease: float = Field(default=60.0, ge=1, le=3600)
     # Inbound flood control per sender: a burst, then so many events a minute (0 turns it off).

@@ -24,7 +24,7 @@ RESIDENT_COMMANDS = [
 ]
 
 
-CONNECTIONS = 32
+SPARE_CONNECTIONS = 4  # beyond the sender's calls: file downloads and start-up calls never wait for them
 POOL_WAIT = 30.0  # seconds
 
 
@@ -37,10 +37,11 @@ def build_application(settings: Settings, router: Router) -> Application:  # typ
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_file_base_url)
         .concurrent_updates(PerChatUpdateProcessor())
-        # httpcore walks every pooled connection on each request: PTB's default of 256 connections cost more
-        # CPU than the requests themselves under load. 32 is ample for Telegram's ~30 messages a second;
-        # a request that finds them all busy waits for one rather than failing after PTB's 1 s default.
-        .connection_pool_size(CONNECTIONS)
+        # httpcore walks every pooled connection (and every request queued for one) on each call: PTB's
+        # default of 256 cost more CPU than the calls themselves under load. The sender keeps at most
+        # TELEGRAM_CONNECTIONS calls in flight (TelegramDelivery); a call that finds every connection busy
+        # waits for one rather than failing after PTB's 1 s default.
+        .connection_pool_size(settings.telegram_connections + SPARE_CONNECTIONS)
         .pool_timeout(POOL_WAIT)
         .build()
     )

@@ -68,14 +68,19 @@ class TelegramDelivery:
 
     ephemeral_answers = True  # answerCallbackQuery: no chat message, so no place in the chat's order
 
-    def __init__(self, bot: Bot, media: MediaStore) -> None:
+    def __init__(self, bot: Bot, media: MediaStore, in_flight: int = 8) -> None:
         self.bot = bot
         self.media = media
+        # At most this many calls in flight: httpcore scans every queued request against every pooled
+        # connection whenever one is handed out or given back, so a queue of hundreds inside its pool cost
+        # more CPU than the calls themselves. Waiting here costs nothing.
+        self._gate = asyncio.Semaphore(in_flight)
 
     async def deliver(self, message: Outbound, edit_target: str | None) -> str | None:
         """Send, edit or answer; map Telegram's errors to retry or give up."""
         try:
-            return await self._call(message, edit_target)
+            async with self._gate:
+                return await self._call(message, edit_target)
         except RetryAfter as exc:
             raise DeliveryError(str(exc), retry_after=_seconds(exc.retry_after)) from exc
         except Forbidden as exc:

@@ -23,7 +23,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from pathlib import PurePosixPath
-from typing import Self
+from typing import Any, Self
 
 import uvicorn
 from starlette.applications import Starlette
@@ -101,6 +101,10 @@ class FakeTelegramServer(FakeBotApi):
         self.token, self.rate_limit, self.latency, self.port = token, rate_limit, latency, port
         self.requests: list[tuple[str, JSON]] = []  # every call: (method name, decoded params)
         self.rate_limit_violations = 0
+        # Calls other than getUpdates being served at once, now and at most so far (how many a bot sends in
+        # parallel, as Telegram's side of the connection sees it).
+        self.in_flight = 0
+        self.peak_in_flight = 0
         self.errors: list[BaseException] = []  # bugs inside the fake itself, surfaced by wait_for
         self._failures: dict[str, deque[ApiError]] = {}
         self._buckets: dict[int, TokenBucket] = {}
@@ -172,6 +176,17 @@ class FakeTelegramServer(FakeBotApi):
             return ApiError(401, "Unauthorized").response()
         name = request.path_params["method"]
         canonical, handler = self._methods.get(name.lower(), (name, None))
+        counted = canonical != "getUpdates"
+        if counted:
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        try:
+            return await self._serve(request, canonical, handler)
+        finally:
+            if counted:
+                self.in_flight -= 1
+
+    async def _serve(self, request: Request, canonical: str, handler: Any) -> Response:
         try:
             params = await self._read_params(request)
             self.requests.append((canonical, params))
