@@ -8,7 +8,8 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from bot.outbox import Delivery, OutboxSender
+from bot.delivery import Delivery
+from bot.outbox import OutboxSender
 from bot.settings import Settings
 from bot.timers import TimerLoop
 from dispatch.clock import Clock, SystemClock

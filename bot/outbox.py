@@ -31,13 +31,13 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import cache
-from typing import Protocol
 
 from sqlalchemy import Update, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import lanes, metrics
 from bot.answers import fast_channels, send_answers
+from bot.delivery import MAX_ATTEMPTS, Delivery, DeliveryError, backoff
 from bot.lanes import PREFETCH, Lane
 from bot.ratelimit import ChannelLimits, channel_row, lane_row, pause, reserve, seconds_until
 from bot.undelivered import tell_supervisor
@@ -48,46 +48,8 @@ from storage.models import OutboxMessage, RateLimit
 from storage.repositories import Outbox
 
 log = logging.getLogger(__name__)
-MAX_ATTEMPTS = 8
-MAX_BACKOFF = 60.0
 # A network failure counts against a row only when the channel was seen working this recently.
 HEALTHY_WINDOW = 10.0
-
-
-class DeliveryError(Exception):
-    """A channel could not deliver.
-
-    `permanent`: never retried. `retry_after`: the channel asked us to wait (Telegram's 429). `outage`: the
-    channel could not be reached at all (connection refused, timeout): the channel is paused, the row is not
-    blamed.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        permanent: bool = False,
-        retry_after: float | None = None,
-        outage: bool = False,
-    ) -> None:
-        super().__init__(message)
-        self.permanent = permanent
-        self.retry_after = retry_after
-        self.outage = outage
-
-
-class Delivery(Protocol):
-    """What a channel adapter offers the sender."""
-
-    async def deliver(self, message: Outbound, edit_target: str | None) -> str | None:
-        """Send, edit or answer; return the channel's message id when there is one."""
-        ...
-
-
-def backoff(attempts: int) -> float:
-    """Exponential backoff with jitter, in seconds (1, 2, 4 ... capped at a minute)."""
-    base: float = min(MAX_BACKOFF, 2.0 ** max(0, attempts - 1))
-    return base * random.uniform(0.8, 1.2)
 
 
 def utc_now() -> datetime:

@@ -9,7 +9,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.outbox import DeliveryError, OutboxSender
+from bot.delivery import DeliveryError
+from bot.outbox import OutboxSender
 from dispatch.clock import FakeClock
 from handlers.context import Services
 from handlers.messages import Choice, Identity, Inbound, Kind, Outbound, Photo

@@ -26,7 +26,7 @@ from telegram.error import (
     TimedOut,
 )
 
-from bot.outbox import DeliveryError
+from bot.delivery import DeliveryError
 from handlers.messages import Outbound, ReplyKeyboard
 from storage.media import MediaStore
 

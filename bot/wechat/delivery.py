@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from bot.outbox import DeliveryError
+from bot.delivery import DeliveryError
 from bot.wechat.chats import CardStore, ChatStore, menu_item_id
 from bot.wechat.client import Api, ApiError, CallFailure, RobotClient, TransportError, errcode
 from dispatch.clock import Clock

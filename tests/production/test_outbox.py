@@ -12,7 +12,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.outbox import DeliveryError, OutboxSender
+from bot.delivery import DeliveryError
+from bot.outbox import OutboxSender
 from bot.ratelimit import ChannelLimits, Rate, advance, allowed_at
 from dispatch import staff
 from dispatch.clock import FakeClock
