@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Executable, Select, Update, bindparam, or_, select, tuple_, update
+from sqlalchemy import Executable, Select, Table, Update, bindparam, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -253,6 +253,77 @@ def _extend() -> Update:
 
 def _ours(lane: Lane, owner: str) -> dict[str, str]:
     return {"b_channel": lane.channel, "b_chat": lane.chat_id, "owner": owner}
+
+
+@cache
+def finish_stmt() -> Update:
+    """Mark one row finished, only if still pending."""
+    return (
+        update(OutboxMessage)
+        .where(OutboxMessage.id == bindparam("b_id"), OutboxMessage.status == "pending")
+        .values(
+            status=bindparam("b_status"),
+            sent_at=bindparam("b_sent_at"),
+            channel_message_id=bindparam("b_message_id"),
+            attempts=bindparam("b_attempts"),
+            error=bindparam("b_error"),
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+@cache
+def _finish_and_release(fast: frozenset[str]) -> Select[Any]:
+    rows, lanes = cast(Table, OutboxMessage.__table__), cast(Table, OutboxLane.__table__)
+    done = (
+        update(rows)
+        .where(rows.c.id == bindparam("b_id"), rows.c.status == "pending")
+        .values(
+            status=bindparam("b_status"),
+            sent_at=bindparam("b_sent_at"),
+            channel_message_id=bindparam("b_message_id"),
+            attempts=bindparam("b_attempts"),
+            error=bindparam("b_error"),
+        )
+        .returning(rows.c.id)
+        .cte("done")
+    )
+    # Every part of the statement sees the rows as they were before it, so the row being recorded would
+    # still look pending here: it is left out by id.
+    waiting = select(rows.c.id).where(
+        rows.c.channel == bindparam("b_channel"),
+        rows.c.chat_id == bindparam("b_chat"),
+        rows.c.status == "pending",
+        rows.c.id != bindparam("b_id"),
+        queued(rows.c, fast),
+    )
+    released = (
+        update(lanes)
+        .where(
+            lanes.c.channel == bindparam("b_channel"),
+            lanes.c.chat_id == bindparam("b_chat"),
+            lanes.c.lease_owner == bindparam("owner"),
+            ~waiting.exists(),
+        )
+        .values(lease_owner="", lease_until=None)
+        .returning(lanes.c.chat_id)
+        .cte("released")
+    )
+    return select(
+        select(func.count()).select_from(done).scalar_subquery(),
+        select(func.count()).select_from(released).scalar_subquery(),
+    )
+
+
+async def finish_and_release_if_idle(
+    session: AsyncSession, lane: Lane, owner: str, fast: frozenset[str], finish: dict[str, object]
+) -> tuple[bool, bool]:
+    """PostgreSQL: record one row as `finish_stmt` does and release the lane when nothing else is pending,
+    in one statement; (recorded, released)."""
+    recorded, released = (
+        await session.execute(_finish_and_release(fast), {**_ours(lane, owner), **finish})
+    ).one()
+    return bool(recorded), bool(released)
 
 
 async def release(session: AsyncSession, lane: Lane, owner: str) -> None:

@@ -30,9 +30,8 @@ import socket
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from functools import cache
 
-from sqlalchemy import Update, bindparam, select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import lanes, metrics
@@ -283,10 +282,21 @@ class OutboxSender:
         While we hold the lane nobody else sends or changes these rows.
         """
         async with self.db.transaction() as session:
-            for row, message_id in sent:
-                await self._finish(row, "sent", message_id=message_id, session=session)
-            # Mostly the chat has nothing more: the lane is released on that condition, one statement.
-            if await lanes.release_if_idle(session, lane, self.owner, self.fast):
+            # Mostly the chat has nothing more: the lane is released on that condition, one statement; on
+            # PostgreSQL the same statement records the last row sent.
+            if len(sent) == 1 and session.get_bind().dialect.name == "postgresql":
+                row, message_id = sent[0]
+                params = self._finish_params(row, "sent", message_id)
+                recorded, released = await lanes.finish_and_release_if_idle(
+                    session, lane, self.owner, self.fast, params
+                )
+                if not recorded:
+                    _sent_twice(row)
+            else:
+                for row, message_id in sent:
+                    await self._finish(row, "sent", message_id=message_id, session=session)
+                released = await lanes.release_if_idle(session, lane, self.owner, self.fast)
+            if released:
                 return []
             rows = await lanes.pending(session, lane, self.fast, limit)
             if rows and rows[0].next_attempt_at <= self.clock.now():
@@ -367,8 +377,20 @@ class OutboxSender:
         error: str = "",
         session: AsyncSession | None = None,
     ) -> None:
-        stmt = _finish_stmt()
-        params = {
+        stmt = lanes.finish_stmt()
+        params = self._finish_params(row, status, message_id, error)
+        if session is not None:
+            result = await session.execute(stmt, params)
+        else:
+            async with self.db.transaction() as own:
+                result = await own.execute(stmt, params)
+        if not result.rowcount:  # type: ignore[attr-defined]
+            _sent_twice(row)
+
+    def _finish_params(
+        self, row: OutboxMessage, status: str, message_id: str | None = None, error: str = ""
+    ) -> dict[str, object]:
+        return {
             "b_id": row.id,
             "b_status": status,
             "b_sent_at": self.clock.now(),
@@ -376,13 +398,6 @@ class OutboxSender:
             "b_attempts": row.attempts + 1,
             "b_error": error[:300],
         }
-        if session is not None:
-            result = await session.execute(stmt, params)
-        else:
-            async with self.db.transaction() as own:
-                result = await own.execute(stmt, params)
-        if not result.rowcount:  # type: ignore[attr-defined]
-            log.warning("outbox row %s was already finished by another worker (sent twice)", row.id)
 
     async def _failed(self, row: OutboxMessage, lane: Lane, exc: DeliveryError) -> str:
         channel = row.channel
@@ -449,18 +464,5 @@ class OutboxSender:
             return await channel_row(session, channel, lock=False)
 
 
-@cache
-def _finish_stmt() -> Update:
-    """Mark one row finished, only if still pending (built once: see bot/lanes.py)."""
-    return (
-        update(OutboxMessage)
-        .where(OutboxMessage.id == bindparam("b_id"), OutboxMessage.status == "pending")
-        .values(
-            status=bindparam("b_status"),
-            sent_at=bindparam("b_sent_at"),
-            channel_message_id=bindparam("b_message_id"),
-            attempts=bindparam("b_attempts"),
-            error=bindparam("b_error"),
-        )
-        .execution_options(synchronize_session=False)
-    )
+def _sent_twice(row: OutboxMessage) -> None:
+    log.warning("outbox row %s was already finished by another worker (sent twice)", row.id)
