@@ -258,24 +258,8 @@ def _ours(lane: Lane, owner: str) -> dict[str, str]:
 @cache
 def finish_stmt() -> Update:
     """Mark one row finished, only if still pending."""
+    rows = cast(Table, OutboxMessage.__table__)
     return (
-        update(OutboxMessage)
-        .where(OutboxMessage.id == bindparam("b_id"), OutboxMessage.status == "pending")
-        .values(
-            status=bindparam("b_status"),
-            sent_at=bindparam("b_sent_at"),
-            channel_message_id=bindparam("b_message_id"),
-            attempts=bindparam("b_attempts"),
-            error=bindparam("b_error"),
-        )
-        .execution_options(synchronize_session=False)
-    )
-
-
-@cache
-def _finish_and_release(fast: frozenset[str]) -> Select[Any]:
-    rows, lanes = cast(Table, OutboxMessage.__table__), cast(Table, OutboxLane.__table__)
-    done = (
         update(rows)
         .where(rows.c.id == bindparam("b_id"), rows.c.status == "pending")
         .values(
@@ -285,9 +269,13 @@ def _finish_and_release(fast: frozenset[str]) -> Select[Any]:
             attempts=bindparam("b_attempts"),
             error=bindparam("b_error"),
         )
-        .returning(rows.c.id)
-        .cte("done")
     )
+
+
+@cache
+def _finish_and_release(fast: frozenset[str]) -> Select[Any]:
+    rows, lanes = cast(Table, OutboxMessage.__table__), cast(Table, OutboxLane.__table__)
+    done = finish_stmt().returning(rows.c.id).cte("done")
     # Every part of the statement sees the rows as they were before it, so the row being recorded would
     # still look pending here: it is left out by id.
     waiting = select(rows.c.id).where(
