@@ -225,17 +225,21 @@ def _release() -> Update:
     )
 
 
-@cache
-def _release_if_idle(fast: frozenset[str]) -> Update:
-    waiting = select(OutboxMessage.id).where(
+def _waiting(fast: frozenset[str]) -> Select[Any]:
+    """The lane's chat's rows still to go through the lane."""
+    return select(OutboxMessage.id).where(
         OutboxMessage.channel == bindparam("b_channel"),
         OutboxMessage.chat_id == bindparam("b_chat"),
         OutboxMessage.status == "pending",
         queued(OutboxMessage, fast),
     )
+
+
+@cache
+def _release_if_idle(fast: frozenset[str]) -> Update:
     return (
         update(OutboxLane)
-        .where(*_is_ours(), ~waiting.exists())
+        .where(*_is_ours(), ~_waiting(fast).exists())
         .values(lease_owner="", lease_until=None)
         .execution_options(synchronize_session=False)
     )
@@ -278,21 +282,10 @@ def _finish_and_release(fast: frozenset[str]) -> Select[Any]:
     done = finish_stmt().returning(rows.c.id).cte("done")
     # Every part of the statement sees the rows as they were before it, so the row being recorded would
     # still look pending here: it is left out by id.
-    waiting = select(rows.c.id).where(
-        rows.c.channel == bindparam("b_channel"),
-        rows.c.chat_id == bindparam("b_chat"),
-        rows.c.status == "pending",
-        rows.c.id != bindparam("b_id"),
-        queued(rows.c, fast),
-    )
+    waiting = _waiting(fast).where(OutboxMessage.id != bindparam("b_id"))
     released = (
         update(lanes)
-        .where(
-            lanes.c.channel == bindparam("b_channel"),
-            lanes.c.chat_id == bindparam("b_chat"),
-            lanes.c.lease_owner == bindparam("owner"),
-            ~waiting.exists(),
-        )
+        .where(*_is_ours(), ~waiting.exists())
         .values(lease_owner="", lease_until=None)
         .returning(lanes.c.chat_id)
         .cte("released")
