@@ -31,6 +31,9 @@ class Lane:
     channel: str
     chat_id: str
     lease_until: datetime
+    # The chat's rate-limit stamp and pause as taken: only the lease holder changes them (bot/ratelimit.py).
+    next_send_at: datetime | None = None
+    paused_until: datetime | None = None
     # Pending rows read with the claim, oldest first (saves a round trip per chat).
     rows: list[OutboxMessage] = field(default_factory=list)
     # Message ids of earlier rows by ref, for the edits among `rows` (read with them, kept as rows go out).
@@ -113,7 +116,7 @@ def _take() -> Update:
         update(OutboxLane)
         .where(tuple_(OutboxLane.channel, OutboxLane.chat_id).in_(free))
         .values(lease_owner=bindparam("owner"), lease_until=bindparam("until"))
-        .returning(OutboxLane.channel, OutboxLane.chat_id)
+        .returning(OutboxLane.channel, OutboxLane.chat_id, OutboxLane.next_send_at, OutboxLane.paused_until)
         .execution_options(synchronize_session=False)
     )
 
@@ -125,10 +128,13 @@ async def take(
     wall: datetime,
     until: datetime,
     limit: int,
-) -> list[tuple[str, str]]:
+) -> list[Lane]:
     """Lease the free lanes among `keys` in one statement, skipping lanes another worker is claiming."""
     params = {"keys": keys, "owner": owner, "wall": wall, "until": until, "limit": limit}
-    return [(str(c), str(chat)) for c, chat in await session.execute(_take(), params)]
+    return [
+        Lane(str(c), str(chat), until, next_send_at=stamp, paused_until=pause)
+        for c, chat, stamp, pause in await session.execute(_take(), params)
+    ]
 
 
 async def create(session: AsyncSession, keys: list[tuple[str, str]]) -> None:

@@ -38,7 +38,7 @@ from bot import lanes, metrics
 from bot.answers import fast_channels, send_answers
 from bot.delivery import MAX_ATTEMPTS, Delivery, DeliveryError, backoff
 from bot.lanes import PREFETCH, Lane
-from bot.ratelimit import ChannelLimits, channel_row, lane_row, pause, reserve, seconds_until
+from bot.ratelimit import ChannelLimits, channel_row, pause, reserve, seconds_until
 from bot.undelivered import tell_supervisor
 from dispatch.clock import Clock
 from handlers.messages import Outbound
@@ -176,14 +176,13 @@ class OutboxSender:
             keys = await lanes.heads(session, channels, self.fast, now, wall, limit)
             if not keys:
                 return []
-            taken = await lanes.take(session, keys, self.owner, wall, until, limit)
-            missing = sorted(set(keys) - set(taken)) if len(taken) < limit else []
+            claimed = await lanes.take(session, keys, self.owner, wall, until, limit)
+            missing = sorted(set(keys) - {lane.key for lane in claimed}) if len(claimed) < limit else []
             if missing:
                 # Chats never sent to before have no lane row yet (one another worker is claiming right now
                 # is skipped again by the second try).
                 await lanes.create(session, missing)
-                taken += await lanes.take(session, missing, self.owner, wall, until, limit - len(taken))
-            claimed = [Lane(c, chat, until) for c, chat in taken]
+                claimed += await lanes.take(session, missing, self.owner, wall, until, limit - len(claimed))
             if claimed:
                 await lanes.prefetch(session, claimed, self.fast)
         return claimed
@@ -359,15 +358,9 @@ class OutboxSender:
             return await self._reserve_now(lane, limits, cost)
 
     async def _reserve_now(self, lane: Lane, limits: ChannelLimits, cost: int) -> datetime | None:
-        wall = self.wall()
+        lease = timedelta(seconds=self.lease)
         async with self.db.transaction() as session:
-            row = await lane_row(session, lane.channel, lane.chat_id)
-            if row.lease_owner != self.owner:
-                return None
-            at = await reserve(session, limits, row, cost, wall)
-            row.lease_until = max(at, wall) + timedelta(seconds=self.lease)
-            lane.lease_until = row.lease_until
-        return at
+            return await reserve(session, limits, lane, self.owner, cost, self.wall(), lease)
 
     async def _finish(
         self,

@@ -2,11 +2,13 @@
 
 Each limit is a "generic cell rate algorithm" stamp (the theoretical arrival time of the next message): one
 row per chat (`outbox_lanes.next_send_at`) and one per channel (`rate_limits.next_send_at`). A worker
-*reserves* a send time in one short transaction that locks the chat's lane and the channel's row, then sleeps
-until that time and sends. Because every worker reserves from the same rows, the limits hold for the whole
-deployment; a worker that dies after reserving only leaves a gap.
+*reserves* a send time in one short transaction that locks the channel's row and moves both stamps on, then
+sleeps until that time and sends. Because every worker reserves from the same rows, the limits hold for the
+whole deployment; a worker that dies after reserving only leaves a gap. A chat's stamp is only ever changed
+by the worker holding its lane's lease, so that worker knows it without reading the row (`Lane`); the write
+is conditional on the lease, and a lost lease reserves nothing.
 
-Lock order everywhere: the lane row first, then the channel row.
+Lock order everywhere: the channel row first, then the lane row.
 """
 
 from __future__ import annotations
@@ -15,10 +17,13 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Executable, Select, Table, Update, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.lanes import Lane
 from handlers.messages import Outbound
 from storage.models import OutboxLane, RateLimit
 from storage.repositories import upsert
@@ -106,40 +111,139 @@ async def lane_row(session: AsyncSession, channel: str, chat_id: str) -> OutboxL
     return (await session.execute(stmt)).scalar_one()
 
 
-async def reserve(
-    session: AsyncSession, limits: ChannelLimits, lane: OutboxLane, cost: int, now: datetime
-) -> datetime:
-    """Reserve a send time for `cost` messages to the lane's chat under every limit; return it.
+@dataclass(frozen=True)
+class Plan:
+    """A reservation worked out: when to send, and the chat's and channel's stamps after it."""
 
-    The lane must already be locked by this transaction (see `lane_row`); the channel row is locked here.
-    Pauses (a 429's retry_after, an outage) push the time back too.
-    """
-    channel = await channel_row(session, lane.channel)
+    at: datetime
+    chat_stamp: datetime | None
+    channel_stamp: datetime | None
+
+
+def plan(
+    limits: ChannelLimits,
+    chat_id: str,
+    cost: int,
+    now: datetime,
+    chat: tuple[datetime | None, datetime | None],
+    channel: tuple[datetime | None, datetime | None],
+) -> Plan:
+    """The earliest send time for `cost` messages under every limit; `chat`/`channel` are (stamp, pause)."""
     at = now
-    for pause in (lane.paused_until, channel.paused_until):
-        if pause is not None and pause > at:
-            at = pause
-    chat_rate = limits.for_chat(lane.chat_id)
+    for pause_until in (chat[1], channel[1]):
+        if pause_until is not None and pause_until > at:
+            at = pause_until
+    chat_rate = limits.for_chat(chat_id)
     if chat_rate is not None:
-        at = allowed_at(lane.next_send_at, chat_rate, cost, at)
+        at = allowed_at(chat[0], chat_rate, cost, at)
     if limits.overall is not None:
-        at = allowed_at(channel.next_send_at, limits.overall, cost, at)
-    if chat_rate is not None:
-        lane.next_send_at = advance(lane.next_send_at, chat_rate, cost, at)
-    if limits.overall is not None:
-        channel.next_send_at = advance(channel.next_send_at, limits.overall, cost, at)
-    return at
+        at = allowed_at(channel[0], limits.overall, cost, at)
+    return Plan(
+        at,
+        advance(chat[0], chat_rate, cost, at) if chat_rate is not None else chat[0],
+        advance(channel[0], limits.overall, cost, at) if limits.overall is not None else channel[0],
+    )
+
+
+async def reserve(
+    session: AsyncSession,
+    limits: ChannelLimits,
+    lane: Lane,
+    owner: str,
+    cost: int,
+    now: datetime,
+    lease: timedelta,
+) -> datetime | None:
+    """Reserve a send time for `cost` messages to the lane's chat under every limit and keep the lease past
+    it; the time, or None when the lane is no longer `owner`'s (then nothing is reserved).
+
+    Pauses (a 429's retry_after, an outage) push the time back too. Two statements on PostgreSQL, three on
+    SQLite.
+    """
+    params: dict[str, object] = {"b_channel": lane.channel}
+    channel = (await session.execute(_channel_locked(), params)).one_or_none()
+    if channel is None:
+        await channel_row(session, lane.channel)
+        channel = (await session.execute(_channel_locked(), params)).one()
+    chosen = plan(
+        limits, lane.chat_id, cost, now, (lane.next_send_at, lane.paused_until), (channel[0], channel[1])
+    )
+    until = max(chosen.at, now) + lease
+    params = {
+        **params,
+        "b_chat": lane.chat_id,
+        "owner": owner,
+        "chat_stamp": chosen.chat_stamp,
+        "channel_stamp": chosen.channel_stamp,
+        "until": until,
+    }
+    if session.get_bind().dialect.name == "postgresql":
+        ours = bool((await session.execute(_move_both(), params)).one()[0])
+    else:
+        ours = bool((await session.execute(_move_chat(), params)).rowcount)  # type: ignore[attr-defined]
+        if ours:
+            await session.execute(_move_channel(), params)
+    if not ours:
+        return None
+    lane.next_send_at, lane.lease_until = chosen.chat_stamp, until
+    return chosen.at
+
+
+@cache
+def _channel_locked() -> Executable:
+    return (
+        select(RateLimit.next_send_at, RateLimit.paused_until)
+        .where(RateLimit.key == bindparam("b_channel"))
+        .with_for_update()
+    )
+
+
+@cache
+def _move_chat() -> Update:
+    lanes = cast(Table, OutboxLane.__table__)
+    return (
+        update(lanes)
+        .where(
+            lanes.c.channel == bindparam("b_channel"),
+            lanes.c.chat_id == bindparam("b_chat"),
+            lanes.c.lease_owner == bindparam("owner"),
+        )
+        .values(next_send_at=bindparam("chat_stamp"), lease_until=bindparam("until"))
+    )
+
+
+@cache
+def _move_channel() -> Update:
+    channels = cast(Table, RateLimit.__table__)
+    return (
+        update(channels)
+        .where(channels.c.key == bindparam("b_channel"))
+        .values(next_send_at=bindparam("channel_stamp"))
+    )
+
+
+@cache
+def _move_both() -> Select[Any]:
+    """PostgreSQL: both stamps in one statement; the channel's only moves when the lane is still ours."""
+    lanes, channels = cast(Table, OutboxLane.__table__), cast(Table, RateLimit.__table__)
+    chat = _move_chat().returning(lanes.c.chat_id).cte("chat")
+    channel = _move_channel().where(select(chat.c.chat_id).exists()).returning(channels.c.key).cte("channel")
+    # SQLAlchemy renders only the CTEs a query names, so both are counted though only the lane's is read.
+    return select(
+        select(func.count()).select_from(chat).scalar_subquery(),
+        select(func.count()).select_from(channel).scalar_subquery(),
+    )
 
 
 async def pause(session: AsyncSession, channel: str, chat_id: str | None, until: datetime) -> None:
     """Stop sending to a chat (and/or the whole channel) until `until`; never shortens a longer pause."""
+    row = await channel_row(session, channel)
+    if row.paused_until is None or row.paused_until < until:
+        row.paused_until = until
     if chat_id is not None:
         lane = await lane_row(session, channel, chat_id)
         if lane.paused_until is None or lane.paused_until < until:
             lane.paused_until = until
-    row = await channel_row(session, channel)
-    if row.paused_until is None or row.paused_until < until:
-        row.paused_until = until
 
 
 def seconds_until(when: datetime, now: datetime) -> float:

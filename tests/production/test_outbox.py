@@ -10,18 +10,20 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from bot import lanes
 from bot.delivery import DeliveryError
+from bot.lanes import Lane
 from bot.outbox import OutboxSender
-from bot.ratelimit import ChannelLimits, Rate, advance, allowed_at
+from bot.ratelimit import ChannelLimits, Rate, advance, allowed_at, reserve
 from dispatch import staff
 from dispatch.clock import FakeClock
 from dispatch.tickets import Draft, submit
 from handlers.messages import Outbound
 from handlers.router import write_outbox
 from storage.db import Database
-from storage.models import OutboxLane, OutboxMessage, TicketEvent
+from storage.models import OutboxLane, OutboxMessage, RateLimit, TicketEvent
 from tests.fakes.telegram_objects import TokenBucket
 from tests.harness import RecordingDelivery
 
@@ -234,6 +236,48 @@ async def test_shared_limits_hold_across_workers(db: Database, clock: FakeClock)
     for chat in chats:
         assert violations([t for c, t in delivery.arrivals if c == chat], capacity=3, rate=5) == 0
         assert texts(delivery, chat) == [f"{chat}/{i}" for i in range(8)]
+
+
+async def test_a_chats_limit_outlives_its_lane_changing_hands(db: Database, clock: FakeClock) -> None:
+    """The worker that takes a chat over learns its rate stamp with the lease: no second message too soon."""
+    delivery = SlowDelivery()
+    limits = {CH: ChannelLimits(private=Rate(1, burst=1))}
+    a = OutboxSender(db, {CH: delivery}, clock, owner="a", limits=limits)
+    b = OutboxSender(db, {CH: delivery}, clock, owner="b", limits=limits)
+    await queue(db, clock.now(), [Outbound(CH, "1", "first")])
+    await a.run_once()
+    await queue(db, clock.now(), [Outbound(CH, "1", "second")])
+    await b.run_once()
+    assert texts(delivery, "1") == ["first", "second"]
+    assert delivery.arrivals[1][1] - delivery.arrivals[0][1] >= 0.9
+
+
+async def test_a_worker_that_lost_the_lane_reserves_nothing(db: Database, clock: FakeClock) -> None:
+    """A reservation is conditional on the lease: the lost one moves no stamp, the holder's moves both."""
+    limits = ChannelLimits(overall=Rate(10), private=Rate(1))
+    wall = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    lease = timedelta(seconds=60)
+    async with db.transaction() as s:
+        await lanes.create(s, [(CH, "1")])
+        [stale] = await lanes.take(s, [(CH, "1")], "a", wall, wall + lease, 1)
+    async with db.transaction() as s:  # a's lease ran out and b took the chat
+        await s.execute(update(OutboxLane).values(lease_owner="b"))
+    async with db.transaction() as s:
+        assert await reserve(s, limits, stale, "a", 1, wall, lease) is None
+    async with db.transaction() as s:
+        lane = (await s.execute(select(OutboxLane))).scalar_one()
+        channel = (await s.execute(select(RateLimit))).scalar_one()
+        assert (lane.next_send_at, lane.lease_owner, channel.next_send_at) == (None, "b", None)
+    held = Lane(CH, "1", wall + lease)
+    later = wall + timedelta(seconds=5)
+    async with db.transaction() as s:
+        assert await reserve(s, limits, held, "b", 1, later, lease) == later
+    async with db.transaction() as s:
+        lane = (await s.execute(select(OutboxLane))).scalar_one()
+        channel = (await s.execute(select(RateLimit))).scalar_one()
+        assert lane.next_send_at == held.next_send_at == later + timedelta(seconds=1)
+        assert lane.lease_until == held.lease_until == later + lease
+        assert channel.next_send_at == later + timedelta(seconds=0.1)
 
 
 def violations(arrivals: list[float], capacity: float, rate: float) -> int:
