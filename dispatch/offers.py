@@ -171,6 +171,8 @@ async def grab(
         return Outcome("not_yours", ticket)
     if ticket.status in (Status.CANCELLED, Status.REJECTED):
         return Outcome("cancelled", ticket)
+    if ticket.technician_id == tapper.id:  # a second tap by the winner
+        return Outcome("yours", ticket)
     if ticket.technician_id is not None:  # the common loser: the winner has committed
         return Outcome("taken", ticket, await _holder_name(session, ticket, fresh=True))
     why = qualifies(tapper, community, ticket)

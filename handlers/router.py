@@ -26,10 +26,13 @@ log = logging.getLogger(__name__)
 Command = Callable[[Context], Awaitable[None]]
 Button = Callable[[Context, str], Awaitable[None]]
 GroupHandler = Callable[[Context], Awaitable[bool]]
+# A tap answered from one read, before the event's person and conversation rows; None takes the whole path.
+QuickButton = Callable[[AsyncSession, Inbound, Services], Awaitable[list[Outbound] | None]]
 
 # Filled by the dialog modules (resident here, staff ones register themselves on import).
 COMMANDS: dict[str, Command] = {}
 BUTTONS: dict[str, Button] = {}
+QUICK_BUTTONS: dict[str, QuickButton] = {}
 GROUP_HANDLERS: list[GroupHandler] = []
 INTAKE_WORDS = ("报修", "repair", "维修")
 
@@ -99,6 +102,11 @@ class Router:
             out = inbound_limits.slow_down(event, t, verdict == "warn")
             await write_outbox(session, out, now)
             return Result(outbound=out, throttled=True)
+        if event.kind == Kind.BUTTON and event.callback_id:
+            quick = QUICK_BUTTONS.get(event.button.partition(":")[0])
+            if quick is not None and (answered := await quick(session, event, self.services)) is not None:
+                await write_outbox(session, answered, now)
+                return Result(outbound=answered)
         ctx = await self._context(session, event)
         await route(ctx)
         if ctx.inbound.callback_id:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from dispatch import staff
 from dispatch.notices import Notices
 from dispatch.offers import decline, grab, offer_by_token
-from handlers.context import Context
+from dispatch.settled import read_tap
+from handlers.context import Context, Services
 from handlers.dispatching import emit
-from handlers.i18n import N_, Translator
-from handlers.router import BUTTONS, COMMANDS
+from handlers.i18n import N_, Translator, normalize_language
+from handlers.messages import Inbound, Outbound
+from handlers.router import BUTTONS, COMMANDS, QUICK_BUTTONS
 
 GRAB_ANSWERS = {
     "taken": N_("Already taken by {holder}."),
@@ -53,15 +57,40 @@ async def offer_button(ctx: Context, rest: str) -> None:
             notices=notices,
         )
         reason = outcome.reason
-        if outcome.ok and outcome.ticket is not None:
-            ctx.answer_tap(ctx.t("✅ {number} is yours.", number=outcome.ticket.number))
-        elif reason in GRAB_ANSWERS:
-            ctx.answer_tap(ctx.t(GRAB_ANSWERS[reason], holder=outcome.holder or "—"))
+        number = outcome.ticket.number if outcome.ticket is not None else ""
+        if answer := grab_answer(ctx.t, reason or "yours", number, outcome.holder):
+            ctx.answer_tap(answer)
     if reason in ("not_yours", "wrong_chat", "unknown"):
         ctx.answer_tap(ctx.t("Sorry, I couldn't read that button."))
     elif reason == "closed":
         ctx.answer_tap(ctx.t(GRAB_ANSWERS["closed"]))
     await emit(ctx, notices)
+
+
+def grab_answer(t: Translator, reason: str, number: str, holder: str) -> str | None:
+    """The toast for a tap on Accept, or None when the reason has its own answer (or none)."""
+    if reason == "yours":
+        return t("✅ {number} is yours.", number=number)
+    if reason in GRAB_ANSWERS:
+        return t(GRAB_ANSWERS[reason], holder=holder or "—")
+    return None
+
+
+async def quick_offer_tap(
+    session: AsyncSession, inbound: Inbound, services: Services
+) -> list[Outbound] | None:
+    """Accept on an offer already taken or cancelled: answered from one read (a grab storm's losers)."""
+    token, _, action = inbound.button.partition(":")[2].partition(":")
+    if action != "a" or not token:
+        return None
+    identity = inbound.identity
+    tap = await read_tap(session, token, identity.channel, identity.external_id)
+    reason = tap.settled(identity.channel, inbound.chat_id) if tap is not None else None
+    if tap is None or reason is None:
+        return None
+    language = tap.tapper_language or normalize_language(inbound.language_code, services.default_language)
+    text = grab_answer(Translator(language), reason, tap.number, tap.holder) or ""
+    return [Outbound(identity.channel, inbound.chat_id, text=text, callback_id=inbound.callback_id)]
 
 
 async def on_duty(ctx: Context) -> None:
@@ -117,6 +146,7 @@ async def bind(ctx: Context) -> None:
 
 
 BUTTONS["o"] = offer_button
+QUICK_BUTTONS["o"] = quick_offer_tap
 COMMANDS["onduty"] = on_duty
 COMMANDS["offduty"] = off_duty
 COMMANDS["bind"] = bind
