@@ -49,6 +49,8 @@ from storage.repositories import Outbox
 log = logging.getLogger(__name__)
 # A network failure counts against a row only when the channel was seen working this recently.
 HEALTHY_WINDOW = 10.0
+# Seconds of sending a worker reserves ahead on a channel (see _reserve).
+AHEAD = 0.5
 
 
 def utc_now() -> datetime:
@@ -86,6 +88,7 @@ class OutboxSender:
         self._active: dict[tuple[str, str], tuple[Lane, asyncio.Task[int]]] = {}
         self._last_ok: dict[str, float] = {}
         self._reserving: dict[str, asyncio.Lock] = {}
+        self._horizon: dict[str, datetime] = {}  # each channel's next free slot as this worker last saw it
         self._outages: dict[str, int] = {}
         self.last_run_at = clock.now()
 
@@ -355,12 +358,23 @@ class OutboxSender:
         # One reservation at a time per channel in this process: they all lock the channel's limiter row, so
         # more at once would only hold pooled connections while they wait (and starve the handlers of them).
         async with self._reserving.setdefault(lane.channel, asyncio.Lock()):
+            # A burst (an offer's copies all edited at once) would otherwise reserve slots seconds ahead for
+            # every chat at once: the same work, but all of it while the taps that caused the burst wait for
+            # their answers. Waiting until this worker's last slot is near spreads it out at no cost.
+            horizon = self._horizon.get(lane.channel)
+            if horizon is not None and (early := seconds_until(horizon, self.wall()) - AHEAD) > 0:
+                await asyncio.sleep(early)
             return await self._reserve_now(lane, limits, cost)
 
     async def _reserve_now(self, lane: Lane, limits: ChannelLimits, cost: int) -> datetime | None:
         lease = timedelta(seconds=self.lease)
         async with self.db.transaction() as session:
-            return await reserve(session, limits, lane, self.owner, cost, self.wall(), lease)
+            chosen = await reserve(session, limits, lane, self.owner, cost, self.wall(), lease)
+        if chosen is None:
+            return None
+        if chosen.channel_stamp is not None:
+            self._horizon[lane.channel] = chosen.channel_stamp
+        return chosen.at
 
     async def _finish(
         self,

@@ -153,9 +153,9 @@ async def reserve(
     cost: int,
     now: datetime,
     lease: timedelta,
-) -> datetime | None:
+) -> Plan | None:
     """Reserve a send time for `cost` messages to the lane's chat under every limit and keep the lease past
-    it; the time, or None when the lane is no longer `owner`'s (then nothing is reserved).
+    it; the plan (`at` is the time), or None when the lane is no longer `owner`'s (then nothing is reserved).
 
     Pauses (a 429's retry_after, an outage) push the time back too. Two statements on PostgreSQL, three on
     SQLite.
@@ -186,7 +186,7 @@ async def reserve(
     if not ours:
         return None
     lane.next_send_at, lane.lease_until = chosen.chat_stamp, until
-    return chosen.at
+    return chosen
 
 
 @cache
