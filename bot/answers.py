@@ -13,9 +13,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select, true, update
+from sqlalchemy import ColumnElement, bindparam, or_, select, true, update
 
 from dispatch.clock import Clock
 from handlers.messages import Outbound
@@ -42,34 +43,23 @@ def queued(model: Any, fast: frozenset[str]) -> ColumnElement[bool]:
 
 async def send_answers(db: Database, channels: Mapping[str, Any], fast: frozenset[str], clock: Clock) -> int:
     """Claim the pending tap answers of the fast channels and send them at once; returns how many."""
+    rows = await claim_answers(db, fast, clock)
+    if rows:
+        await deliver_answers(db, channels, rows)
+    return len(rows)
+
+
+async def claim_answers(db: Database, fast: frozenset[str], clock: Clock) -> list[OutboxMessage]:
+    """Mark up to BATCH pending tap answers of the fast channels sent and return them (one statement)."""
     if not fast:
-        return 0
-    now = clock.now()
+        return []
     async with db.transaction() as session:
-        rows = list(
-            (
-                await session.execute(
-                    select(OutboxMessage)
-                    .where(
-                        OutboxMessage.status == "pending",
-                        OutboxMessage.kind == "answer",
-                        OutboxMessage.channel.in_(sorted(fast)),
-                    )
-                    .order_by(OutboxMessage.id)
-                    .limit(BATCH)
-                    .with_for_update(skip_locked=True)
-                )
-            )
-            .scalars()
-            .all()
-        )
-        if not rows:
-            return 0
-        await session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id.in_([row.id for row in rows]))
-            .values(status="sent", sent_at=now, attempts=OutboxMessage.attempts + 1)
-        )
+        params = {"channels": sorted(fast), "now": clock.now(), "limit": BATCH}
+        return list((await session.execute(_claim(), params)).scalars().all())
+
+
+async def deliver_answers(db: Database, channels: Mapping[str, Any], rows: list[OutboxMessage]) -> None:
+    """Answer claimed taps concurrently; a refused answer is recorded as failed on its row."""
     errors = await asyncio.gather(*(_answer(channels[row.channel], row) for row in rows))
     failed = {row.id: error for row, error in zip(rows, errors, strict=True) if error}
     if failed:
@@ -80,7 +70,28 @@ async def send_answers(db: Database, channels: Mapping[str, Any], fast: frozense
                     .where(OutboxMessage.id == row_id)
                     .values(status="failed", error=error)
                 )
-    return len(rows)
+
+
+@cache
+def _claim() -> Any:
+    due = (
+        select(OutboxMessage.id)
+        .where(
+            OutboxMessage.status == "pending",
+            OutboxMessage.kind == "answer",
+            OutboxMessage.channel.in_(bindparam("channels", expanding=True)),
+        )
+        .order_by(OutboxMessage.id)
+        .limit(bindparam("limit"))
+        .with_for_update(skip_locked=True)
+    )
+    return (
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(due))
+        .values(status="sent", sent_at=bindparam("now"), attempts=OutboxMessage.attempts + 1)
+        .returning(OutboxMessage)
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def _answer(delivery: Any, row: OutboxMessage) -> str:

@@ -336,6 +336,47 @@ async def test_a_tap_answer_does_not_wait_behind_a_paused_chat(
     assert texts(delivery, "7") == ["Offer BX-1 was taken by Zhang"]
 
 
+class HangingTaps(TapDelivery):
+    """The answer to tap "slow" hangs (a stalled connection) until released."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = asyncio.Event()
+
+    async def deliver(self, message: Outbound, edit_target: str | None) -> str | None:
+        if message.callback_id == "slow":
+            await self.release.wait()
+        return await super().deliver(message, edit_target)
+
+
+async def test_a_tap_answer_does_not_wait_for_an_earlier_slow_answer(db: Database, clock: FakeClock) -> None:
+    """Answers claimed together go out together, but later taps need not wait for a stalled one."""
+    delivery = HangingTaps()
+    sender = OutboxSender(db, {CH: delivery}, clock)
+    running = asyncio.create_task(sender.run_forever(interval=0.05))
+    try:
+        await queue(db, clock.now(), [Outbound(CH, "1", "Already taken", callback_id="slow")])
+        sender.wake()
+        await asyncio.sleep(0.2)
+        await queue(db, clock.now(), [Outbound(CH, "2", "Already taken", callback_id="quick")])
+        sender.wake()
+        for _ in range(100):
+            if delivery.answers:
+                break
+            await asyncio.sleep(0.02)
+        assert delivery.answers == [("quick", "Already taken")]
+        delivery.release.set()
+        for _ in range(100):
+            if len(delivery.answers) == 2:
+                break
+            await asyncio.sleep(0.02)
+        assert delivery.answers[1] == ("slow", "Already taken")
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+
+
 async def test_edits_find_their_message_sent_in_the_same_batch_or_earlier(
     db: Database, clock: FakeClock
 ) -> None:
