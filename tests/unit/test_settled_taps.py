@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from handlers import router
 from handlers.messages import Kind, Outbound
 from storage.models import Ticket
 from tests.harness import Harness, add_staff
+from tests.unit.test_dispatch import ticket
 from tests.unit.test_intake import file_ticket
 
 R = "resident"
@@ -55,7 +56,7 @@ async def test_settled_taps_answer_as_the_whole_path_does(
 
     monkeypatch.setitem(router.QUICK_BUTTONS, "o", recording)
     answers = await storm_and_after(harness)
-    number = (await latest_ticket(harness)).number
+    number = (await ticket(harness)).number
     assert answers == [
         f"✅ {number} is yours.",
         "Already taken by Li.",
@@ -77,7 +78,7 @@ async def test_without_the_short_way_the_answers_are_the_same(
 ) -> None:
     monkeypatch.delitem(router.QUICK_BUTTONS, "o")
     answers = await storm_and_after(harness)
-    number = (await latest_ticket(harness)).number
+    number = (await ticket(harness)).number
     assert answers[:4] == [
         f"✅ {number} is yours.",
         "Already taken by Li.",
@@ -99,8 +100,3 @@ async def test_a_repeated_delivery_of_a_late_tap_is_answered_once(harness: Harne
     tap = h.inbound("Zhang", Kind.BUTTON, button=accept, callback_id="q")
     first, again = await h.router.handle(tap), await h.router.handle(tap)
     assert [m.text for m in first.outbound] == ["Already taken by Li."] and again.duplicate
-
-
-async def latest_ticket(h: Harness) -> Ticket:
-    async with h.db.transaction() as s:
-        return (await s.execute(select(Ticket).order_by(Ticket.id.desc()))).scalars().first()  # type: ignore[return-value]
