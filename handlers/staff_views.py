@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from dispatch import closing, staff
 from dispatch.jobs import JobRefused
-from dispatch.lifecycle import HELD
+from dispatch.lifecycle import HELD, OPEN
 from dispatch.notices import Notices
 from dispatch.tokens import lookup, token_for
 from handlers.common import end_dialog
@@ -21,7 +21,7 @@ from handlers.messages import Choice, Kind
 from handlers.notices_closure import REASONS
 from handlers.router import BUTTONS, COMMANDS, DIALOGS
 from handlers.timeline import timeline
-from storage.models import FollowUp, Ticket, Timer
+from storage.models import FollowUp, Ticket
 from storage.repositories import Tickets
 
 AT_RISK = timedelta(minutes=30)
@@ -119,42 +119,24 @@ async def overdue_command(ctx: Context) -> None:
     """/overdue: tickets of the supervisor's areas whose deadline has passed or is within 30 minutes."""
     if not _overseer(ctx):
         return
-    # Two small queries on purpose: the pending timers in the window (few, however long the history; index
-    # ix_timers_pending_due), then their tickets by primary key. As one join, PostgreSQL misjudges both
-    # sides at a million tickets and scans a community's whole history (bench/RESULTS.md, figure 4).
-    window = (
-        select(Timer)
-        .where(Timer.status == "pending", Timer.due_at <= ctx.now + AT_RISK, Timer.ticket_id.is_not(None))
-        .order_by(Timer.due_at, Timer.id)
+    areas = ctx.person.areas if ctx.person.role != staff.Role.CUSTOMER_SERVICE else None
+    found = await Tickets(ctx.session).at_risk(
+        ctx.now + AT_RISK, OPEN, ctx.person.community or None, areas or None
     )
-    timers = (await ctx.session.execute(window)).scalars().all()
-    ids = sorted({tm.ticket_id for tm in timers if tm.ticket_id is not None})
-    mine = select(Ticket).where(Ticket.id.in_(ids))
-    if ctx.person.community:
-        mine = mine.where(Ticket.community == ctx.person.community)
-    if ctx.person.areas and ctx.person.role != staff.Role.CUSTOMER_SERVICE:
-        mine = mine.where(Ticket.area.in_(list(ctx.person.areas)))
-    tickets = {tk.id: tk for tk in (await ctx.session.execute(mine)).scalars()} if ids else {}
     rows = [
-        (tickets[tm.ticket_id], tm)
-        for tm in timers
-        if tm.ticket_id in tickets
-        and (
-            staff.oversees(ctx.person, tickets[tm.ticket_id].area, tickets[tm.ticket_id].community)
-            or (
-                ctx.person.role == staff.Role.CUSTOMER_SERVICE
-                and staff.serves(ctx.person, tickets[tm.ticket_id].community)
-            )
-        )
+        (ticket, kind, due)
+        for ticket, kind, due in found
+        if staff.oversees(ctx.person, ticket.area, ticket.community)
+        or (ctx.person.role == staff.Role.CUSTOMER_SERVICE and staff.serves(ctx.person, ticket.community))
     ][:50]
     if not rows:
         ctx.reply(ctx.t("Nothing is overdue or at risk in your areas."))
         return
     lines = [ctx.t("Overdue or at risk:")]
-    for ticket, timer in rows:
-        minutes = int((ctx.now - timer.due_at).total_seconds() // 60)
+    for ticket, kind, due in rows:
+        minutes = int((ctx.now - due).total_seconds() // 60)
         state = ctx.t("{n} min late", n=minutes) if minutes >= 0 else ctx.t("due in {n} min", n=-minutes)
-        lines.append(f"{_line(ctx, ticket)} · {timer.kind} · {state}")
+        lines.append(f"{_line(ctx, ticket)} · {kind} · {state}")
     ctx.reply("\n".join(lines))
 
 

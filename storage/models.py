@@ -125,12 +125,14 @@ class Ticket(Base):
         # A technician's workload (candidates.rank) without reading their whole history.
         Index("ix_tickets_technician_assigned", "technician_id", "assigned_at"),
         Index("ix_tickets_technician_status", "technician_id", "status"),
+        # Also by status alone. A supervisor's open tickets (/overdue) read only their own area's entries.
+        Index("ix_tickets_status_area", "status", "community", "area"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(32), unique=True)
     community: Mapped[str] = mapped_column(String(40), index=True)
-    status: Mapped[str] = mapped_column(String(20), index=True)
+    status: Mapped[str] = mapped_column(String(20))
     resident_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
     scope: Mapped[str] = mapped_column(String(10))
     building: Mapped[str | None] = mapped_column(String(20))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
@@ -23,6 +23,7 @@ from storage.models import (
     TicketCounter,
     TicketEvent,
     TicketPhoto,
+    Timer,
 )
 
 SEEN_EVERY = timedelta(minutes=1)
@@ -282,6 +283,33 @@ class Tickets:
             .limit(limit)
         )
         return (await self.session.execute(stmt)).scalars().all()
+
+    async def at_risk(
+        self,
+        until: datetime,
+        statuses: Iterable[str],
+        community: str | None = None,
+        areas: Sequence[str] | None = None,
+    ) -> list[tuple[Ticket, str, datetime]]:
+        """Tickets in `statuses` with a deadline pending by `until`, one row per deadline, soonest first."""
+        # Tickets first (ix_tickets_status_area: an area's open tickets are a handful however long its
+        # history), then their timers: two small queries, so neither backend's planner can start from the
+        # timers and read every community's deadlines to keep one area's (bench/RESULTS.md, figure 4).
+        stmt = select(Ticket).where(Ticket.status.in_(sorted(statuses)))
+        if community:
+            stmt = stmt.where(Ticket.community == community)
+        if areas:
+            stmt = stmt.where(Ticket.area.in_(sorted(areas)))
+        tickets = {t.id: t for t in (await self.session.execute(stmt)).scalars()}
+        if not tickets:
+            return []
+        window = (
+            select(Timer.ticket_id, Timer.kind, Timer.due_at)
+            .where(Timer.ticket_id.in_(sorted(tickets)), Timer.status == "pending", Timer.due_at <= until)
+            .order_by(Timer.due_at, Timer.id)
+        )
+        rows = (await self.session.execute(window)).all()
+        return [(tickets[tid], kind, due) for tid, kind, due in rows if tid is not None]
 
     async def listing(self, limit: int = 50, status: str | None = None) -> Sequence[Ticket]:
         """Latest tickets for the admin CLI."""
