@@ -22,6 +22,15 @@ def size(run: Run) -> int:
     return 30 if run.quick else 300
 
 
+def spread(arrivals: list[float], confirm: float) -> list[str]:
+    """Where the time went: the first offer's delay after the Confirm, then the pace of the rest."""
+    if len(arrivals) < 2:
+        return []
+    first, last = min(arrivals), max(arrivals)
+    pace = (len(arrivals) - 1) / (last - first) if last > first else float("inf")
+    return [f"first offer {first - confirm:.2f} s after the Confirm; then {pace:.1f} messages/s"]
+
+
 async def figure(run: Run, backend: Backend) -> list[Row]:
     """Seconds from the resident's Confirm reaching the bot to the last offer delivered, and 429s."""
     count = size(run)
@@ -57,7 +66,10 @@ async def figure(run: Run, backend: Backend) -> list[Row]:
             f"{seconds:.1f} s",
             f"≤ {1.1 * floor:.1f} s (1.1 × {floor:.0f} s)",
             len(arrivals) == count and seconds <= 1.1 * floor,
-            [f"{len(arrivals)}/{count} delivered; {seconds / floor:.2f} × the floor"],
+            [
+                f"{len(arrivals)}/{count} delivered; {seconds / floor:.2f} × the floor",
+                *spread(arrivals, server.served_at[confirm]),
+            ],
         ),
         Row(
             "5 fan-out: 429 Too Many Requests",

@@ -38,7 +38,7 @@ from bot import lanes, metrics
 from bot.answers import claim_answers, deliver_answers, fast_channels, send_answers
 from bot.delivery import MAX_ATTEMPTS, Delivery, DeliveryError, backoff
 from bot.lanes import PREFETCH, Lane
-from bot.ratelimit import ChannelLimits, channel_row, pause, reserve, seconds_until
+from bot.ratelimit import ChannelLimits, allowed_at, channel_row, pause, reserve, seconds_until
 from bot.undelivered import tell_supervisor
 from dispatch.clock import Clock
 from handlers.messages import Outbound
@@ -51,6 +51,7 @@ log = logging.getLogger(__name__)
 HEALTHY_WINDOW = 10.0
 # Seconds of sending a worker reserves ahead on a channel (see _reserve).
 AHEAD = 0.5
+CHAT_AHEAD = 0.02  # a chat-limited message takes its channel slot this close to its chat's own slot
 
 
 def utc_now() -> datetime:
@@ -366,6 +367,17 @@ class OutboxSender:
 
     async def _reserve(self, lane: Lane, limits: ChannelLimits, cost: int) -> datetime | None:
         """A send time under the shared limits; the lease is extended past it. None: the lane is gone."""
+        # The chat's own limit first. Its stamp came with the lease and only the holder moves it, so waiting
+        # for it needs no lock; reserving before it would take a channel slot far ahead, and the channel's
+        # budget (one stamp, no holes) would sit idle until then for every other chat: the resident's second
+        # notice within a second held up the offers to 300 technicians.
+        chat_rate = limits.for_chat(lane.chat_id)
+        if chat_rate is not None:
+            chat_at = allowed_at(lane.next_send_at, chat_rate, cost, self.wall())
+            if lane.paused_until is not None:
+                chat_at = max(chat_at, lane.paused_until)
+            if (early := seconds_until(chat_at, self.wall()) - CHAT_AHEAD) > 0:
+                await asyncio.sleep(early)
         # One reservation at a time per channel in this process: they all lock the channel's limiter row, so
         # more at once would only hold pooled connections while they wait (and starve the handlers of them).
         async with self._reserving.setdefault(lane.channel, asyncio.Lock()):

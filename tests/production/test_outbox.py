@@ -252,6 +252,31 @@ async def test_a_chats_limit_outlives_its_lane_changing_hands(db: Database, cloc
     assert delivery.arrivals[1][1] - delivery.arrivals[0][1] >= 0.9
 
 
+async def test_a_message_waiting_for_its_chat_does_not_hold_up_other_chats(
+    db: Database, clock: FakeClock
+) -> None:
+    """A chat's second message within its second waits alone: the other chats use the channel meanwhile."""
+    delivery = SlowDelivery()
+    limits = {CH: ChannelLimits(overall=Rate(10), private=Rate(1))}
+    sender = OutboxSender(db, {CH: delivery}, clock, owner="w", limits=limits)
+    await queue(db, clock.now(), [Outbound(CH, "resident", "filed")])
+    await sender.run_once()
+    # The resident's next notice is due first, then an offer to each of five technicians.
+    await queue(db, clock.now(), [Outbound(CH, "resident", "offered")])
+    await queue(db, clock.now(), [Outbound(CH, f"tech{i}", "offer") for i in range(5)])
+    started = time.monotonic()
+    await drain(sender)
+    arrived = {chat: at - started for chat, at in delivery.arrivals[1:]}
+    offers = sorted(at for chat, at in arrived.items() if chat.startswith("tech"))
+    assert len(offers) == 5 and texts(delivery, "resident") == ["filed", "offered"]
+    # Five offers at 10 a second start at once and take 0.4 s, ahead of the resident's slot a second after
+    # the first notice; reserved behind that slot they would all have waited for it.
+    assert offers[0] < 0.3 and offers[-1] < 0.8, offers
+    assert arrived["resident"] > offers[-1]
+    first, second = (at for chat, at in delivery.arrivals if chat == "resident")
+    assert second - first >= 0.9  # and the chat's own limit still holds
+
+
 async def test_a_worker_that_lost_the_lane_reserves_nothing(db: Database, clock: FakeClock) -> None:
     """A reservation is conditional on the lease: the lost one moves no stamp, the holder's moves both."""
     limits = ChannelLimits(overall=Rate(10), private=Rate(1))
