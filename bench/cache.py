@@ -24,7 +24,7 @@ from bench.common import DATA, Backend, admin, pg_databases, pg_exists, pg_url, 
 from storage.db import Database
 from storage.models import Base
 
-GENERATOR = "g2"  # bump when history.py changes what it generates
+GENERATOR = "g3"  # bump when history.py changes what it generates
 BATCH = 50_000
 
 

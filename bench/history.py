@@ -191,7 +191,7 @@ def tickets(plan: Plan, staff: Staff, residents: range) -> Iterator[Row]:
 
 
 def timers(plan: Plan) -> Iterator[Row]:
-    """One settled timer per closed ticket, and `pending_timers` pending ones over the next week."""
+    """One settled timer per closed ticket; pending ones: the open tickets' own, then ballast."""
     r = random.Random(11).random
     closed = plan.tickets - OPEN_OFFERED - OPEN_ASSIGNED
     tid = 0
@@ -205,8 +205,23 @@ def timers(plan: Plan) -> Iterator[Row]:
         # Spread like the tickets: the exact time doesn't matter, only that these rows are history.
         due = start + step * ticket
         yield _timer(tid, ticket, "contact", due, "cancelled" if ticket % 4 else "fired", due - half_hour)
+    # Today's open tickets have their own deadlines, a grab window (offered) or a contact deadline and a stall
+    # check (assigned), due within the next three hours: what /overdue finds (figure 4). Never already due:
+    # figure 3 adds exactly the due timers it fires.
+    open_deadlines = 0
+    for ticket in range(closed + 1, plan.tickets + 1):
+        offered = ticket <= closed + OPEN_OFFERED
+        for kind in ("grab",) if offered else ("contact", "stall"):
+            if open_deadlines == plan.pending_timers:
+                break
+            tid += 1
+            open_deadlines += 1
+            due = NOW + timedelta(seconds=60 + r() * 3 * 3600)
+            yield _timer(tid, ticket, kind, due, "pending", NOW - timedelta(hours=1))
+    # The rest, up to the plan's count, is ballast that only the sweep's "what is due" query sees: spread over
+    # the next week and over the whole history.
     kinds = ["grab", "contact", "arrival", "stall", "same_day"]
-    for _ in range(plan.pending_timers):
+    for _ in range(plan.pending_timers - open_deadlines):
         tid += 1
         due = NOW + timedelta(seconds=60 + r() * 7 * 86_400)
         kind = kinds[int(r() * len(kinds))]
