@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch import staff, timers
@@ -102,27 +102,27 @@ async def _send_offers(
                 targets.append((candidate.person.id, identity.channel, identity.chat_id))
     if mode in ("group", "both"):
         targets.extend((None, g.channel, g.chat_id) for g in bound)
-    for technician_id, channel, chat_id in targets:
-        offer = Offer(
-            ticket_id=ticket.id,
-            token=secrets.token_urlsafe(9),
-            technician_id=technician_id,
-            channel=channel,
-            chat_id=chat_id,
-            round=round_,
-            status="open",
-            created_at=now,
-        )
-        session.add(offer)
-        notices.chat(
-            "offer",
-            ticket.id,
-            channel,
-            chat_id,
-            reader=technician_id,
-            token=offer.token,
-            group=technician_id is None,
-        )
+    tokens = [secrets.token_urlsafe(9) for _ in targets]
+    if targets:
+        # One bulk INSERT: nothing in this transaction needs the offers as objects, and the unit of work cost
+        # a fifth of the CPU of offering a job to 300 technicians, all before the first offer could leave.
+        rows = [
+            {
+                "ticket_id": ticket.id,
+                "token": token,
+                "technician_id": technician_id,
+                "channel": channel,
+                "chat_id": chat_id,
+                "round": round_,
+                "status": "open",
+                "created_at": now,
+            }
+            for (technician_id, channel, chat_id), token in zip(targets, tokens, strict=True)
+        ]
+        await session.execute(insert(Offer), rows)
+    for (technician_id, channel, chat_id), token in zip(targets, tokens, strict=True):
+        group = technician_id is None
+        notices.chat("offer", ticket.id, channel, chat_id, reader=technician_id, token=token, group=group)
 
 
 async def _queue(
