@@ -374,6 +374,27 @@ class HangingTaps(TapDelivery):
         return await super().deliver(message, edit_target)
 
 
+async def test_a_fan_out_wider_than_the_first_claim_goes_out_in_one_pass(
+    db: Database, clock: FakeClock
+) -> None:
+    """A few chats are claimed first so their messages leave early; the rest follow at once, not a pass on."""
+    delivery = SlowDelivery(delay=0.01)
+    sender = OutboxSender(db, {CH: delivery}, clock)
+    await queue(db, clock.now(), [Outbound(CH, f"tech{i}", "offer") for i in range(50)])
+    running = asyncio.create_task(sender.run_forever(interval=60))
+    try:
+        for _ in range(250):
+            if len(delivery.messages) == 50:
+                break
+            await asyncio.sleep(0.02)
+        assert sorted(m.chat_id for m in delivery.messages) == sorted(f"tech{i}" for i in range(50))
+        assert delivery.overlaps == 0
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+
+
 async def test_a_tap_answer_does_not_wait_for_an_earlier_slow_answer(db: Database, clock: FakeClock) -> None:
     """Answers claimed together go out together, but later taps need not wait for a stalled one."""
     delivery = HangingTaps()
