@@ -30,10 +30,14 @@ async def send(bot: WxBot, channel: str, chat_id: str, text: str, **kwargs: obje
     """Queue one outbound message as a handler would; the outbox row's id."""
     assert bot.app is not None
     message = Outbound(channel, chat_id, text, **kwargs)  # type: ignore[arg-type]
+    # The newest row of this chat, read in the same transaction: the running sender writes rows of its own
+    # (a supervisor told of a failure), so the newest row of the whole outbox may be one of those.
     async with bot.app.db.transaction() as session:
         await write_outbox(session, [message], bot.clock.now())
-    async with bot.app.db.transaction() as session:
-        row_id = (await session.execute(select(func.max(OutboxMessage.id)))).scalar_one()
+        newest = select(func.max(OutboxMessage.id)).where(
+            OutboxMessage.channel == channel, OutboxMessage.chat_id == chat_id
+        )
+        row_id = (await session.execute(newest)).scalar_one()
     bot.app.sender.wake()
     return int(row_id)
 
