@@ -404,7 +404,7 @@ class OutboxSender:
     async def _reserve_now(self, lane: Lane, limits: ChannelLimits, cost: int) -> datetime | None:
         lease = timedelta(seconds=self.lease)
         async with self.db.transaction() as session:
-            chosen = await reserve(session, limits, lane, self.owner, cost, self.wall(), lease)
+            chosen = await reserve(session, limits, lane, self.owner, cost, self.wall, lease)
         if chosen is None:
             return None
         if chosen.channel_stamp is not None:

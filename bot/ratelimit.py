@@ -151,20 +151,24 @@ async def reserve(
     lane: Lane,
     owner: str,
     cost: int,
-    now: datetime,
+    now: datetime | Callable[[], datetime],
     lease: timedelta,
 ) -> Plan | None:
     """Reserve a send time for `cost` messages to the lane's chat under every limit and keep the lease past
     it; the plan (`at` is the time), or None when the lane is no longer `owner`'s (then nothing is reserved).
 
-    Pauses (a 429's retry_after, an outage) push the time back too. Two statements on PostgreSQL, three on
-    SQLite.
+    Pauses (a 429's retry_after, an outage) push the time back too. `now` may be a clock, read once the
+    channel's row is locked. Two statements on PostgreSQL, three on SQLite.
     """
     params: dict[str, object] = {"b_channel": lane.channel}
     channel = (await session.execute(_channel_locked(), params)).one_or_none()
     if channel is None:
         await channel_row(session, lane.channel)
         channel = (await session.execute(_channel_locked(), params)).one()
+    # The time after the lock, not before: a reservation that waited for the lock (or a slow database) and
+    # planned from the earlier time would send at once but stamp the chat as if it had sent back then, and
+    # its next message could follow within less than the chat's interval.
+    now = now() if callable(now) else now
     chosen = plan(
         limits, lane.chat_id, cost, now, (lane.next_send_at, lane.paused_until), (channel[0], channel[1])
     )

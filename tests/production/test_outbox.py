@@ -277,6 +277,39 @@ async def test_a_message_waiting_for_its_chat_does_not_hold_up_other_chats(
     assert second - first >= 0.9  # and the chat's own limit still holds
 
 
+async def test_a_reservation_that_waited_for_the_channel_lock_plans_from_when_it_got_it(
+    db: Database, clock: FakeClock
+) -> None:
+    """Another worker holds the channel's limiter row for half a second: the chat's next slot counts from the
+    send that followed, not from before the wait (it would come half a second early)."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite locks the whole database, so the sender waits before it even claims the chat")
+    delivery = SlowDelivery()
+    sender = OutboxSender(db, {CH: delivery}, clock, limits={CH: ChannelLimits(private=Rate(1))})
+    await queue(db, clock.now(), [Outbound(CH, "0", "warm-up")])
+    await sender.run_once()  # the channel's limiter row now exists
+    await queue(db, clock.now(), [Outbound(CH, "1", "first")])
+    locked, release = asyncio.Event(), asyncio.Event()
+
+    async def other_worker() -> None:
+        async with db.transaction() as session:
+            await session.execute(select(RateLimit).where(RateLimit.key == CH).with_for_update())
+            locked.set()
+            await release.wait()
+
+    holder = asyncio.create_task(other_worker())
+    await locked.wait()
+    sending = asyncio.create_task(sender.run_once())
+    await asyncio.sleep(0.5)
+    release.set()
+    await asyncio.gather(holder, sending)
+    await queue(db, clock.now(), [Outbound(CH, "1", "second")])
+    await drain(sender)
+    assert texts(delivery, "1") == ["first", "second"]
+    first, second = (at for chat, at in delivery.arrivals if chat == "1")
+    assert second - first >= 0.9
+
+
 async def test_a_worker_that_lost_the_lane_reserves_nothing(db: Database, clock: FakeClock) -> None:
     """A reservation is conditional on the lease: the lost one moves no stamp, the holder's moves both."""
     limits = ChannelLimits(overall=Rate(10), private=Rate(1))
