@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from functools import cache
 from typing import Any
 
@@ -47,6 +47,34 @@ async def send_answers(db: Database, channels: Mapping[str, Any], fast: frozense
     if rows:
         await deliver_answers(db, channels, rows)
     return len(rows)
+
+
+async def answer_forever(
+    db: Database,
+    channels: Mapping[str, Any],
+    fast: frozenset[str],
+    clock: Clock,
+    wait: Callable[[], Awaitable[None]],
+) -> None:
+    """Answer taps as soon as handlers commit them, then `wait` (until woken or a while passes); forever.
+
+    A claimed batch is answered in the background, so taps committed meanwhile are claimed at once instead of
+    waiting for the slowest answer of the batch before."""
+    sending: set[asyncio.Task[None]] = set()
+    try:
+        while True:
+            try:
+                while rows := await claim_answers(db, fast, clock):
+                    task = asyncio.create_task(deliver_answers(db, channels, rows))
+                    sending.add(task)
+                    task.add_done_callback(sending.discard)
+            except Exception:
+                log.exception("answering taps failed")
+            await wait()
+    finally:
+        for task in sending:
+            task.cancel()
+        await asyncio.gather(*sending, return_exceptions=True)
 
 
 async def claim_answers(db: Database, fast: frozenset[str], clock: Clock) -> list[OutboxMessage]:

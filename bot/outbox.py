@@ -35,7 +35,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import lanes, metrics
-from bot.answers import claim_answers, deliver_answers, fast_channels, send_answers
+from bot.answers import answer_forever, fast_channels, send_answers
 from bot.delivery import MAX_ATTEMPTS, Delivery, DeliveryError, backoff
 from bot.lanes import PREFETCH, Lane
 from bot.ratelimit import ChannelLimits, allowed_at, channel_row, pause, reserve, seconds_until
@@ -117,7 +117,10 @@ class OutboxSender:
 
     async def run_forever(self, interval: float = 1.0, max_lanes: int = 200) -> None:
         """Claim chats when woken and at least every `interval` seconds; each chat drains as a task."""
-        taps = asyncio.create_task(self._answer_forever(interval), name="outbox:answers")
+        answering = answer_forever(
+            self.db, self.channels, self.fast, self.clock, lambda: self._sleep(interval, self._tap_wake)
+        )
+        taps = asyncio.create_task(answering, name="outbox:answers")
         try:
             while True:
                 self.last_run_at = self.clock.now()
@@ -146,27 +149,6 @@ class OutboxSender:
             if len(claimed) < want:
                 return
             want = free
-
-    async def _answer_forever(self, interval: float) -> None:
-        """Tap answers as soon as a handler commits them (woken by the router), apart from the lanes.
-
-        A claimed batch is answered in the background, so taps committed meanwhile are claimed at once
-        instead of waiting for the slowest answer of the batch before."""
-        sending: set[asyncio.Task[None]] = set()
-        try:
-            while True:
-                try:
-                    while rows := await claim_answers(self.db, self.fast, self.clock):
-                        task = asyncio.create_task(deliver_answers(self.db, self.channels, rows))
-                        sending.add(task)
-                        task.add_done_callback(sending.discard)
-                except Exception:
-                    log.exception("answering taps failed")
-                await self._sleep(interval, self._tap_wake)
-        finally:
-            for task in sending:
-                task.cancel()
-            await asyncio.gather(*sending, return_exceptions=True)
 
     async def _sleep(self, interval: float, event: asyncio.Event | None = None) -> None:
         """Until woken or `interval` passes. Not asyncio.wait_for: on Python 3.11 it can swallow a
