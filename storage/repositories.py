@@ -294,22 +294,23 @@ class Tickets:
         """Tickets in `statuses` with a deadline pending by `until`, one row per deadline, soonest first."""
         # Tickets first (ix_tickets_status_area: an area's open tickets are a handful however long its
         # history), then their timers: two small queries, so neither backend's planner can start from the
-        # timers and read every community's deadlines to keep one area's (bench/RESULTS.md, figure 4).
-        stmt = select(Ticket).where(Ticket.status.in_(sorted(statuses)))
+        # timers and read every community's deadlines to keep one area's (bench/RESULTS.md, figure 4). Only
+        # ids at first: a manager of every community has thousands of open tickets, few of them at risk.
+        ids = select(Ticket.id).where(Ticket.status.in_(sorted(statuses)))
         if community:
-            stmt = stmt.where(Ticket.community == community)
+            ids = ids.where(Ticket.community == community)
         if areas:
-            stmt = stmt.where(Ticket.area.in_(sorted(areas)))
-        tickets = {t.id: t for t in (await self.session.execute(stmt)).scalars()}
-        if not tickets:
+            ids = ids.where(Ticket.area.in_(sorted(areas)))
+        open_ids = (await self.session.execute(ids)).scalars().all()
+        if not open_ids:
             return []
-        window = (
-            select(Timer.ticket_id, Timer.kind, Timer.due_at)
-            .where(Timer.ticket_id.in_(sorted(tickets)), Timer.status == "pending", Timer.due_at <= until)
+        stmt = (
+            select(Ticket, Timer.kind, Timer.due_at)
+            .join(Timer, Timer.ticket_id == Ticket.id)
+            .where(Timer.ticket_id.in_(open_ids), Timer.status == "pending", Timer.due_at <= until)
             .order_by(Timer.due_at, Timer.id)
         )
-        rows = (await self.session.execute(window)).all()
-        return [(tickets[tid], kind, due) for tid, kind, due in rows if tid is not None]
+        return [(ticket, kind, due) for ticket, kind, due in (await self.session.execute(stmt)).all()]
 
     async def listing(self, limit: int = 50, status: str | None = None) -> Sequence[Ticket]:
         """Latest tickets for the admin CLI."""
