@@ -8,10 +8,9 @@ import os
 import sys
 from pathlib import Path
 from types import TracebackType
-from typing import Any, BinaryIO, ClassVar, Self
+from typing import Any, BinaryIO, ClassVar, Protocol, Self
 
 from bench.common import ROOT, Row, Run
-from bench.server import BenchServer
 
 START_TIMEOUT = 60.0
 EXIT_TIMEOUT = 10.0
@@ -22,6 +21,16 @@ def _append(path: Path) -> BinaryIO:
     return open(path, "ab")
 
 
+class FakeApi(Protocol):
+    """The fake server a bot process talks to (Telegram's or WeChat's)."""
+
+    def api_urls(self) -> tuple[str, str]:
+        """The base URLs the bot is given: its API's and its files' (or "-")."""
+
+    async def quiet(self) -> None:
+        """Wait until the bot has sent nothing for a moment."""
+
+
 class BotProcess:
     """`async with BotProcess(run, server, db_url) as bot:` runs python -m bench.botproc for the block."""
 
@@ -30,7 +39,7 @@ class BotProcess:
     def __init__(
         self,
         run: Run,
-        server: BenchServer,
+        server: FakeApi,
         db_url: str,
         mode: str = "ours",
         tag: str = "",
@@ -51,7 +60,7 @@ class BotProcess:
             env["BENCH_PROFILE"] = str(self.run.profile_dir / f"{self.tag}.prof")
             env["BENCH_SQL_TALLY"] = str(self.run.profile_dir / f"{self.tag}.sql.json")
         media = self.run.tmp / f"media-{self.tag}"
-        args = [self.mode, self.db_url, self.server.base_url, self.server.file_base_url, str(media)]
+        args = [self.mode, self.db_url, *self.server.api_urls(), str(media)]
         with _append(self.log) as log:
             # cwd is the run folder so a developer's .env never leaks into the measured bot.
             self.proc = await asyncio.create_subprocess_exec(

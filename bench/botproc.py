@@ -1,4 +1,5 @@
-"""One bot process for the bench: ours (build_app, TelegramRunner, timer loop) or a bare PTB echo bot."""
+"""One bot process for the bench: ours (build_app, TelegramRunner, timer loop), ours on WeChat's Official
+Account (the web app's callback on a free port), or a bare PTB echo bot."""
 
 # Started by bench/bot.py as `python -m bench.botproc MODE DB_URL API_URL FILE_URL MEDIA_DIR`; it prints one
 # JSON line when ready, then answers JSON commands on stdin: stats, feed (residents through the router), quit.
@@ -106,6 +107,31 @@ async def start_ours(db_url: str, api: str, files: str, media: str) -> tuple[Any
     return app, (runner, timers)
 
 
+async def start_wechat(db_url: str, api: str, media: str) -> tuple[Any, Any]:
+    """Our bot with only an Official Account, as `baoxiu run` starts it: the callback on a free port."""
+    from bench.wechat import APP_ID, APP_SECRET, OA_AES_KEY, OA_TOKEN
+    from bot.app import build_app
+    from bot.settings import load_settings
+    from bot.wechat.channel import WeChatRunner
+
+    settings = load_settings(
+        database_url=db_url,
+        baoxiu_media_dir=media,
+        baoxiu_language="zh_CN",
+        wechat_app_id=APP_ID,
+        wechat_app_secret=APP_SECRET,
+        wechat_token=OA_TOKEN,
+        wechat_aes_key=OA_AES_KEY,
+        wechat_api_base_url=api,
+    )
+    app = build_app(settings)
+    count_sql(app.db.engine.sync_engine)
+    await app.start()
+    runner = WeChatRunner(app, run_sender=True, host="127.0.0.1", port=0)
+    await runner.start()
+    return app, runner
+
+
 async def start_echo(api: str, files: str) -> Any:
     """The framework's floor: PTB polling and answering every message with one sendMessage."""
     from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -180,11 +206,15 @@ async def serve(mode: str, db_url: str, api: str, files: str, media: str, counte
     """Start, then obey commands until quit."""
     app: Any = None
     parts: Any = None
+    ready: dict[str, Any] = {}
     if mode == "echo":
         parts = await start_echo(api, files)
+    elif mode == "wechat":
+        app, parts = await start_wechat(db_url, api, media)
+        ready["port"] = parts.port
     else:
         app, parts = await start_ours(db_url, api, files, media)
-    say({"ready": True, **memory()})
+    say({"ready": True, **ready, **memory()})
     reader = asyncio.StreamReader()
     loop = asyncio.get_running_loop()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
@@ -210,6 +240,9 @@ async def serve(mode: str, db_url: str, api: str, files: str, media: str, counte
         await parts.updater.stop()
         await parts.stop()
         await parts.shutdown()
+    elif mode == "wechat":
+        await parts.stop()
+        await app.close()
     else:
         runner, timers = parts
         timers.stop()

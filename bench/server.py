@@ -31,6 +31,10 @@ class BenchServer(FakeTelegramServer):
         self.measure = True
         self.last_activity = time.perf_counter()
 
+    def api_urls(self) -> tuple[str, str]:
+        """The Bot API's base URL and its file URL, for the bot process."""
+        return self.base_url, self.file_base_url
+
     # ----- stamping --------------------------------------------------------------------------------
 
     def push_update(self, update: JSON) -> int:
