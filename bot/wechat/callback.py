@@ -123,18 +123,20 @@ class CallbackCore:
 
     async def _process(self, msg: dict[str, str]) -> None:
         try:
-            if await self._handled(event_id(msg)):
-                log.info("%s: %s is a retry of something handled", self.channel, event_id(msg))
-                return
             async with self.locks.hold(sender(msg)):
-                result = await self.translator.translate(msg)
+                handled, choices = await self._look(event_id(msg), sender(msg))
+                if handled:
+                    log.info("%s: %s is a retry of something handled", self.channel, event_id(msg))
+                    return
+                result = await self.translator.translate(msg, choices)
                 if result is None:
                     return
                 if isinstance(result, Unsupported):
                     await self._unsupported(result)
                 else:
                     await self.router.handle(result)
-                await self._ask_again(result.chat_id)
+                if choices.get("deferred"):
+                    await self._ask_again(result.chat_id)
         except Exception:
             log.exception("%s: failed to handle message %s", self.channel, event_id(msg))
 
@@ -149,12 +151,19 @@ class CallbackCore:
             await write_outbox(session, [Outbound.from_row(self.channel, chat_id, p) for p in waiting], now)
         self.wake()
 
-    async def _handled(self, eid: str) -> bool:
+    async def _look(self, eid: str, chat_id: str) -> tuple[bool, dict[str, object]]:
+        """Whether this message was handled before (a retry), and the chat's remembered choices: one read.
+
+        Read under the sender's lock, after what their previous message caused was committed; a question
+        deferred after this read is asked again after their next message.
+        """
         async with self.db.transaction() as session:
             stmt = select(InboundEvent.event_id).where(
                 InboundEvent.channel == self.channel, InboundEvent.event_id == eid
             )
-            return (await session.execute(stmt)).first() is not None
+            if (await session.execute(stmt)).first() is not None:
+                return True, {}
+            return False, await self.chats.read(session, self.channel, chat_id)
 
     async def _unsupported(self, what: Unsupported) -> None:
         """Video, links, files ...: say what we can take (once, even when WeChat retries)."""

@@ -52,18 +52,19 @@ class ChatStore:
     async def remember(self, channel: str, chat_id: str, data: list[str]) -> int:
         """A message is about to be shown with these choices (maybe none); return its sequence number."""
         async with self.db.transaction() as session:
-            row = await self._locked(session, channel, chat_id)
-            seq = row.seq + 1
-            kept = {
-                key: value
-                for key, value in row.choices.items()
-                if key.isdigit() and int(key) > seq - KEEP_MESSAGES
-            }
-            if data:
-                kept[str(seq)] = list(data)
-            row.seq = seq
-            row.choices = {**kept, "latest": seq, "deferred": row.choices.get("deferred", [])}
-            row.updated_at = self.clock.now()
+            return await self.remember_in(session, channel, chat_id, data)
+
+    async def remember_in(self, session: AsyncSession, channel: str, chat_id: str, data: list[str]) -> int:
+        """`remember`, in the caller's transaction."""
+        row = await self._locked(session, channel, chat_id)
+        seq = row.seq + 1
+        oldest = seq - KEEP_MESSAGES
+        kept = {key: value for key, value in row.choices.items() if key.isdigit() and int(key) > oldest}
+        if data:
+            kept[str(seq)] = list(data)
+        row.seq = seq
+        row.choices = {**kept, "latest": seq, "deferred": row.choices.get("deferred", [])}
+        row.updated_at = self.clock.now()
         return seq
 
     async def defer(self, channel: str, chat_id: str, payload: dict[str, Any]) -> None:
@@ -86,25 +87,38 @@ class ChatStore:
             row.choices = {k: v for k, v in row.choices.items() if k != "deferred"}
             return waiting
 
-    async def _choices(self, channel: str, chat_id: str) -> dict[str, object]:
-        async with self.db.transaction() as session:
-            row = await session.get(WeChatChat, (channel, chat_id), populate_existing=True)
-            return dict(row.choices) if row is not None else {}
+    @staticmethod
+    async def read(session: AsyncSession, channel: str, chat_id: str) -> dict[str, object]:
+        """The chat's remembered choices (and questions deferred), read in the caller's transaction."""
+        row = await session.get(WeChatChat, (channel, chat_id), populate_existing=True)
+        return dict(row.choices) if row is not None else {}
 
-    async def pick(self, channel: str, chat_id: str, number: int) -> str | None:
+    async def _choices(
+        self, channel: str, chat_id: str, known: dict[str, object] | None
+    ) -> dict[str, object]:
+        if known is not None:
+            return known
+        async with self.db.transaction() as session:
+            return await self.read(session, channel, chat_id)
+
+    async def pick(
+        self, channel: str, chat_id: str, number: int, choices: dict[str, object] | None = None
+    ) -> str | None:
         """The data of choice `number` (1-based) of the newest message, if it had that many."""
-        choices = await self._choices(channel, chat_id)
+        choices = await self._choices(channel, chat_id, choices)
         latest = choices.get(str(choices.get("latest", "")))
         if isinstance(latest, list) and 1 <= number <= len(latest):
             return str(latest[number - 1])
         return None
 
-    async def menu_item(self, channel: str, chat_id: str, item_id: str) -> str | None:
+    async def menu_item(
+        self, channel: str, chat_id: str, item_id: str, choices: dict[str, object] | None = None
+    ) -> str | None:
         """The data behind a tapped msgmenu item (None when its message is too old or unknown)."""
         if not item_id.isdigit():
             return None
         seq, position = divmod(int(item_id), MENU_SLOTS)
-        data = (await self._choices(channel, chat_id)).get(str(seq))
+        data = (await self._choices(channel, chat_id, choices)).get(str(seq))
         if isinstance(data, list) and 1 <= position <= len(data):
             return str(data[position - 1])
         return None

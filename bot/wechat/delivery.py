@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery import DeliveryError
 from bot.wechat.chats import CardStore, ChatStore, menu_item_id
@@ -162,7 +163,10 @@ class _Base:
     async def reader(self, chat_id: str) -> Reader:
         """The reader's language and last message (private chats: the chat id is the user id)."""
         async with self.db.transaction() as session:
-            found = await People(session).by_identity(self.channel, chat_id)
+            return await self._reader(session, chat_id)
+
+    async def _reader(self, session: AsyncSession, chat_id: str) -> Reader:
+        found = await People(session).by_identity(self.channel, chat_id)
         if found is None:
             return Reader(self.default_language, None)
         person, identity = found
@@ -233,11 +237,18 @@ class OfficialAccountDelivery(_Base):
         """Customer-service message inside the window, template message outside (or when WeChat says so)."""
         if message.kind == "answer" and not message.text:
             return None  # WeChat has no tap spinner to stop
-        reader = await self.reader(message.chat_id)
+        choices = flat(message)
+        async with self.db.transaction() as session:
+            reader = await self._reader(session, message.chat_id)
+            # The choices are remembered before the message goes out, so that a quick tap finds them.
+            seq = None
+            if self.in_window(reader):
+                data = [c.data for c in choices]
+                seq = await self.chats.remember_in(session, self.channel, message.chat_id, data)
         t = Translator(reader.language)
-        if self.in_window(reader):
+        if seq is not None:
             try:
-                return await self._customer_service(message, t)
+                return await self._customer_service(message, t, seq, choices)
             except ApiError as exc:
                 if errcode(exc) != OUT_OF_WINDOW:
                     raise api_failure(exc, "customer-service message") from exc
@@ -250,14 +261,14 @@ class OfficialAccountDelivery(_Base):
             return None  # a tap's short answer is not worth a template message
         return await self._template(message, t)
 
-    async def _customer_service(self, message: Outbound, t: Translator) -> str:
+    async def _customer_service(
+        self, message: Outbound, t: Translator, seq: int, choices: list[Choice]
+    ) -> str:
         chat_id = message.chat_id
         for sha in message.photos[:9]:
             media_id = await self._upload(self.api, sha)
             if media_id:
                 await self._image(chat_id, media_id)
-        choices = flat(message)
-        seq = await self.chats.remember(self.channel, chat_id, [c.data for c in choices])
         text = "\n".join(part for part in (message.text, keyboard_hint(message, t)) if part)
         if (
             choices

@@ -56,8 +56,13 @@ class InboundTranslator:
         self.fetch_photo = fetch_photo
         self.now = now
 
-    async def translate(self, msg: dict[str, str]) -> Inbound | Unsupported | None:
-        """An Inbound, Unsupported (answer politely), or None (nothing to do: unsubscribe, view ...)."""
+    async def translate(
+        self, msg: dict[str, str], choices: dict[str, object] | None = None
+    ) -> Inbound | Unsupported | None:
+        """An Inbound, Unsupported (answer politely), or None (nothing to do: unsubscribe, view ...).
+
+        `choices` is the chat's remembered choices when the caller has just read them (else they are read).
+        """
         user = sender(msg)
         if not user:
             return None
@@ -71,16 +76,16 @@ class InboundTranslator:
         msg_type = msg.get("MsgType", "").lower()
         if msg_type == "event":
             return self._event(msg, base)
-        fields = await self._message(msg_type, msg, base)
+        fields = await self._message(msg_type, msg, base, choices)
         if fields is None:
             return Unsupported(base["identity"], user, base["event_id"], msg_type)
         return Inbound(**base, **fields)
 
     async def _message(
-        self, msg_type: str, msg: dict[str, str], base: dict[str, Any]
+        self, msg_type: str, msg: dict[str, str], base: dict[str, Any], choices: dict[str, object] | None
     ) -> dict[str, Any] | None:
         if msg_type == "text":
-            return await self._text(msg.get("Content", ""), msg.get("bizmsgmenuid", ""), base)
+            return await self._text(msg.get("Content", ""), msg.get("bizmsgmenuid", ""), base, choices)
         if msg_type == "image":
             photo = await self.fetch_photo(msg.get("MediaId", ""), msg.get("PicUrl", ""))
             return {"kind": Kind.PHOTO, "photo": photo}
@@ -98,11 +103,13 @@ class InboundTranslator:
             return {"kind": Kind.VOICE, "voice_ref": msg.get("MediaId", "")}
         return None
 
-    async def _text(self, content: str, menu_item: str, base: dict[str, Any]) -> dict[str, Any]:
+    async def _text(
+        self, content: str, menu_item: str, base: dict[str, Any], choices: dict[str, object] | None
+    ) -> dict[str, Any]:
         chat_id = base["chat_id"]
         button_fields = {"kind": Kind.BUTTON, "callback_id": "wx:" + base["event_id"]}
         if menu_item:
-            data = await self.chats.menu_item(self.channel, chat_id, menu_item)
+            data = await self.chats.menu_item(self.channel, chat_id, menu_item, choices)
             if data is not None:
                 return {**button_fields, "button": data}
         text = content.strip()
@@ -110,7 +117,7 @@ class InboundTranslator:
             head, _, args = text[1:].partition(" ")
             return {"kind": Kind.COMMAND, "command": head.lower(), "args": args, "text": text}
         if text.isdigit() and len(text) <= 2:
-            data = await self.chats.pick(self.channel, chat_id, int(text))
+            data = await self.chats.pick(self.channel, chat_id, int(text), choices)
             if data is not None:
                 return {**button_fields, "button": data}
         return {"kind": Kind.TEXT, "text": content}
