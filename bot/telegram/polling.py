@@ -55,22 +55,33 @@ class DurablePoller:
         self._flight: dict[int, asyncio.Task[bool]] = {}
         self._chat_tail: dict[Hashable, asyncio.Task[bool]] = {}  # each chat's latest handling
         self._chat_of: dict[int, Hashable] = {}
+        self._running = 0  # handlings holding a slot (not those waiting for their chat's earlier update)
 
     def start(self) -> None:
         """Poll in a background task."""
         self._task = asyncio.create_task(self.run(), name="telegram-polling")
+        self._task.add_done_callback(_report_end)
 
     async def stop(self) -> None:
         """Stop polling; updates being handled are finished first (bounded), then confirmed."""
         if self._task is None:
             return
         self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
+        try:
             await self._task
+        except asyncio.CancelledError:
+            pass
+        except Exception:  # the loop had died (a refused token): still finish and confirm what is in hand
+            log.warning("polling had stopped on an error; finishing the updates in hand")
         self._task = None
         if self._flight:
             # Let the updates in hand finish, so they are committed and confirmed rather than cut off.
             await asyncio.wait(list(self._flight.values()), timeout=STOP_GRACE)
+            late = [task for task in self._flight.values() if not task.done()]
+            for task in late:
+                task.cancel()  # not confirmed: Telegram sends them again to the next start
+            if late:
+                await asyncio.wait(late, timeout=1.0)
         self._settle()
         if self.offset is not None:
             with contextlib.suppress(TelegramError):
@@ -91,9 +102,9 @@ class DurablePoller:
                 # Updates are in hand: look for more once they are all done or, failing that, once `peek`
                 # has passed. Looking after every single completion would fetch the ones in hand again
                 # and again; a page full of them hides any newer ones; with every slot taken, newer
-                # updates could not start anyway.
+                # updates could not start anyway (updates waiting for their chat's turn take no slot).
                 wait = looked + self.peek - loop.time()
-                if full or len(busy) >= self.max_concurrent:
+                if full or self._running >= self.max_concurrent:
                     await asyncio.wait(busy, return_when=asyncio.FIRST_COMPLETED)
                     full = False
                     continue
@@ -150,11 +161,14 @@ class DurablePoller:
         if before is not None and not await before:
             return False  # keep the chat's order: this one comes again with the one before it
         async with self._slots:
+            self._running += 1
             try:
                 return await self.handle(update)
             except Exception:
                 log.exception("update %s failed", update.update_id)
                 return True
+            finally:
+                self._running -= 1
 
     def _settle(self) -> bool:
         """Move the offset past the handled prefix; False when an update could not be recorded."""
@@ -180,6 +194,13 @@ class DurablePoller:
         self._chat_tail.clear()
         self._chat_of.clear()
         await asyncio.sleep(2.0)
+
+
+def _report_end(task: asyncio.Task[None]) -> None:
+    """Say so when the loop ends on an error, rather than at the next stop."""
+    exc = None if task.cancelled() else task.exception()
+    if exc is not None and not isinstance(exc, InvalidToken):  # a refused token is logged where it is seen
+        log.error("Telegram polling stopped: %r", exc)
 
 
 def _seconds(value: object) -> float:

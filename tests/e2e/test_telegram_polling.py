@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 from telegram import Bot, Update
 
+from bot.telegram import polling
 from bot.telegram.polling import DurablePoller
 from tests.fakes.telegram_server import FakeTelegramServer
 
@@ -159,3 +160,53 @@ async def test_a_stop_finishes_and_confirms_the_updates_in_hand(server: FakeTele
     await stopping
     assert handler.handled == [busy]
     assert server.pending_updates == 0
+
+
+async def test_a_chats_backlog_does_not_hold_up_other_chats(server: FakeTelegramServer, bot: Bot) -> None:
+    handler = Handler()
+    poller = DurablePoller(bot, handler, long_poll=1, max_concurrent=4)
+    poller.start()
+    try:
+        slow = server.push_message(1, "a photo that takes long to download")
+        gate = handler.hold(slow)
+        await until(lambda: slow in handler.started)
+        # More than the slots of messages from the same resident: they wait for their turn, taking no slot.
+        backlog = [server.push_message(1, f"and another thing, {n}") for n in range(4)]
+        await asyncio.sleep(0.3)
+        other = server.push_message(2, "/start")
+        await until(lambda: other in handler.handled, timeout=1.5)
+        assert not set(backlog) & set(handler.started)
+
+        gate.set()
+        await until(lambda: server.pending_updates == 0)
+        assert handler.handled == [other, slow, *backlog]
+    finally:
+        await poller.stop()
+
+
+async def test_a_refused_token_ends_polling_and_a_stop_still_returns(server: FakeTelegramServer) -> None:
+    server.token = TOKEN  # any other token is refused with 401, as Telegram does
+    refused = Bot("654321:not-this-bot", base_url=server.base_url, base_file_url=server.file_base_url)
+    poller = DurablePoller(refused, Handler(), long_poll=1)
+    poller.start()
+    assert poller._task is not None
+    task = poller._task
+    await until(task.done)
+    await poller.stop()  # neither raises nor hangs, so the rest of the bot can shut down
+
+
+async def test_a_stop_cuts_off_an_update_that_outlasts_the_grace_and_leaves_it_unconfirmed(
+    server: FakeTelegramServer, bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(polling, "STOP_GRACE", 0.3)
+    handler = Handler()
+    poller = DurablePoller(bot, handler, long_poll=1)
+    poller.start()
+    stuck = server.push_message(1, "still being handled at the stop")
+    handler.hold(stuck)
+    await until(lambda: stuck in handler.started)
+    in_hand = poller._flight[stuck]
+
+    await poller.stop()
+    assert in_hand.cancelled()  # nothing of it runs on against a closed bot and database
+    assert server.pending_updates == 1  # Telegram sends it again to the next start
