@@ -85,21 +85,30 @@ def say(payload: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
-async def start_ours(db_url: str, api: str, files: str, media: str) -> tuple[Any, Any]:
-    """Our bot as `baoxiu run` starts it: migrations, polling, the outbox sender and the timer sweep."""
-    from bot.app import TelegramRunner, build_app, timer_loop
-    from bot.settings import load_settings
+async def started(settings: Any) -> Any:
+    """Our app built from `settings`, its statements counted, migrated and started."""
+    from bot.app import build_app
 
-    settings = load_settings(
-        telegram_bot_token=TOKEN,
-        telegram_api_base_url=api,
-        telegram_file_base_url=files,
-        database_url=db_url,
-        baoxiu_media_dir=media,
-    )
     app = build_app(settings)
     count_sql(app.db.engine.sync_engine)
     await app.start()
+    return app
+
+
+async def start_ours(db_url: str, api: str, files: str, media: str) -> tuple[Any, Any]:
+    """Our bot as `baoxiu run` starts it: migrations, polling, the outbox sender and the timer sweep."""
+    from bot.app import TelegramRunner, timer_loop
+    from bot.settings import load_settings
+
+    app = await started(
+        load_settings(
+            telegram_bot_token=TOKEN,
+            telegram_api_base_url=api,
+            telegram_file_base_url=files,
+            database_url=db_url,
+            baoxiu_media_dir=media,
+        )
+    )
     runner = TelegramRunner(app)
     await runner.start(poll_interval=0.0, long_poll=10)
     timers = timer_loop(app)
@@ -110,23 +119,21 @@ async def start_ours(db_url: str, api: str, files: str, media: str) -> tuple[Any
 async def start_wechat(db_url: str, api: str, media: str) -> tuple[Any, Any]:
     """Our bot with only an Official Account, as `baoxiu run` starts it: the callback on a free port."""
     from bench.wechat import APP_ID, APP_SECRET, OA_AES_KEY, OA_TOKEN
-    from bot.app import build_app
     from bot.settings import load_settings
     from bot.wechat.channel import WeChatRunner
 
-    settings = load_settings(
-        database_url=db_url,
-        baoxiu_media_dir=media,
-        baoxiu_language="zh_CN",
-        wechat_app_id=APP_ID,
-        wechat_app_secret=APP_SECRET,
-        wechat_token=OA_TOKEN,
-        wechat_aes_key=OA_AES_KEY,
-        wechat_api_base_url=api,
+    app = await started(
+        load_settings(
+            database_url=db_url,
+            baoxiu_media_dir=media,
+            baoxiu_language="zh_CN",
+            wechat_app_id=APP_ID,
+            wechat_app_secret=APP_SECRET,
+            wechat_token=OA_TOKEN,
+            wechat_aes_key=OA_AES_KEY,
+            wechat_api_base_url=api,
+        )
     )
-    app = build_app(settings)
-    count_sql(app.db.engine.sync_engine)
-    await app.start()
     runner = WeChatRunner(app, run_sender=True, host="127.0.0.1", port=0)
     await runner.start()
     return app, runner
