@@ -22,10 +22,11 @@ from bot.wechat import oa, work
 from bot.wechat.callback import CallbackCore
 from bot.wechat.chats import CardStore, ChatStore
 from bot.wechat.client import Api, OAClient, RobotClient, WorkClient, fetch_token
-from bot.wechat.delivery import OA, ROBOT, WECOM, OfficialAccountDelivery, RobotDelivery, WeComDelivery
+from bot.wechat.delivery import OA, ROBOT, WECOM, OfficialAccountDelivery
 from bot.wechat.inbound import InboundTranslator
 from bot.wechat.media import PhotoFetcher
 from bot.wechat.token import TokenCache
+from bot.wechat.wecom_delivery import RobotDelivery, WeComDelivery
 from dispatch import staff
 from storage.models import GroupBinding
 
