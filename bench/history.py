@@ -53,7 +53,7 @@ def community(i: int) -> str:
 
 def site_text() -> str:
     """A site file with 100 copies of the demo community, each with its own code, prefix and areas."""
-    demo = (ROOT / "dispatch" / "demo_site.toml").read_text(encoding="utf-8")
+    demo = (ROOT / "dispatch" / "site" / "demo_site.toml").read_text(encoding="utf-8")
     start = demo.index("[[community]]")
     block = demo[start:]
     parts = []

@@ -17,7 +17,7 @@ from typing import Any, TextIO
 from bot.app import App
 from bot.timers import TimerLoop
 from dispatch import staff
-from dispatch.demo import seed_demo_staff
+from dispatch.site.demo import seed_demo_staff
 from handlers.messages import Choice, Identity, Inbound, Kind, Outbound, Photo
 from storage.repositories import People
 

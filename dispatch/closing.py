@@ -13,10 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch import staff, timers
-from dispatch.jobs import JobRefused, new_code
 from dispatch.lifecycle import Status, allowed, log, transition
 from dispatch.notices import Notices
 from dispatch.policy import Policy
+from dispatch.repair.rules import JobRefused, new_code
 from storage.models import FollowUp, Offer, Person, Ticket
 
 CANCEL_REASONS = ("fixed_myself", "not_needed", "duplicate", "too_slow", "other")

@@ -12,10 +12,10 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch import staff, timers
-from dispatch.candidates import rank
 from dispatch.lifecycle import HELD, Status, log
 from dispatch.notices import Notices
-from dispatch.offers import UNASSIGNED, dispatch_ticket, widen
+from dispatch.offers.candidates import rank
+from dispatch.offers.pool import UNASSIGNED, dispatch_ticket, widen
 from dispatch.site import Community, Site
 from storage.models import ActionToken, Person, Ticket, Timer
 

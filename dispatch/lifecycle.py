@@ -1,47 +1,18 @@
 """The ticket life cycle: one explicit transition table; any pair not in it is refused.
 
-```mermaid
-stateDiagram-v2
-    [*] --> submitted
-    submitted --> offered
-    submitted --> assigned
-    offered --> assigned
-    offered --> submitted: nobody can take it (queued)
-    assigned --> scheduled
-    assigned --> en_route
-    assigned --> on_site
-    scheduled --> en_route
-    scheduled --> on_site
-    en_route --> on_site
-    on_site --> in_progress
-    on_site --> on_hold
-    on_site --> completed
-    in_progress --> on_hold
-    in_progress --> completed
-    on_hold --> in_progress
-    completed --> confirmed
-    completed --> rework
-    completed --> followed_up
-    confirmed --> followed_up
-    confirmed --> closed
-    followed_up --> closed
-    closed --> rework
-    rework --> assigned
-    rework --> scheduled
-    rework --> en_route
-    rework --> on_site
-    assigned --> offered: handed back / reassigned
-    submitted --> cancelled
-    submitted --> rejected
-```
+Every status change goes through `transition` (or `transition_if_unchanged` for a race such as the grab),
+both checked against `TRANSITIONS`. The diagram is generated from the table (`python -m dispatch.lifecycle`)
+and kept in docs/ARCHITECTURE.md, where a test holds it to the table.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from sqlalchemy import ColumnElement, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Ticket, TicketEvent
@@ -115,6 +86,32 @@ OPEN = frozenset(set(Status) - {S.CLOSED, S.CANCELLED, S.REJECTED})
 HELD = frozenset({S.ASSIGNED, S.SCHEDULED, S.EN_ROUTE, S.ON_SITE, S.ON_HOLD, S.IN_PROGRESS, S.REWORK})
 
 
+# What a few of the table's pairs mean, for the diagram.
+WHY: dict[tuple[Status, Status], str] = {
+    (S.OFFERED, S.SUBMITTED): "nobody can take it (queued)",
+    (S.ASSIGNED, S.OFFERED): "handed back",
+    (S.SCHEDULED, S.OFFERED): "handed back",
+    (S.EN_ROUTE, S.OFFERED): "handed back",
+    (S.ON_HOLD, S.OFFERED): "handed back",
+    (S.REWORK, S.OFFERED): "handed back",
+    (S.EN_ROUTE, S.SCHEDULED): "appointment moved",
+    (S.COMPLETED, S.REWORK): "not fixed",
+    (S.FOLLOWED_UP, S.REWORK): "reopened",
+    (S.CLOSED, S.REWORK): "reopened",
+}
+
+
+def mermaid() -> str:
+    """The transition table as a Mermaid state diagram, in the order of the statuses."""
+    order = list(Status)
+    lines = ["stateDiagram-v2", f"    [*] --> {S.SUBMITTED}"]
+    for before, after in sorted(TRANSITIONS, key=lambda pair: (order.index(pair[0]), order.index(pair[1]))):
+        why = WHY.get((before, after))
+        lines.append(f"    {before} --> {after}" + (f": {why}" if why else ""))
+    lines.extend(f"    {end} --> [*]" for end in (S.CLOSED, S.CANCELLED, S.REJECTED))
+    return "\n".join(lines) + "\n"
+
+
 class TransitionRefused(Exception):
     """A status change that the table does not allow."""
 
@@ -146,12 +143,59 @@ async def transition(
     """Move a ticket to a new status and log it; refuse pairs that are not in the table."""
     if not allowed(ticket.status, to):
         raise TransitionRefused(ticket.number, ticket.status, to)
+    return _record(session, ticket, ticket.status, to, now=now, actor_id=actor_id, kind=kind, data=data)
+
+
+async def transition_if_unchanged(
+    session: AsyncSession,
+    ticket: Ticket,
+    to: Status,
+    *,
+    expected: Collection[Status],
+    values: dict[str, Any],
+    where: Sequence[ColumnElement[bool]] = (),
+    now: datetime,
+    actor_id: int | None,
+    kind: str | None = None,
+    **data: Any,
+) -> TicketEvent | None:
+    """Move a ticket by one conditional UPDATE that only matches while its row is still in an `expected`
+    status (and `where` holds); None when another transaction changed it first. For races such as the grab,
+    where many may try and exactly one may win; the pairs are checked against the same table."""
+    for status in expected:
+        if not allowed(status, to):
+            raise TransitionRefused(ticket.number, status, to)
+    before = ticket.status
+    result = await session.execute(
+        update(Ticket)
+        .where(Ticket.id == ticket.id, Ticket.status.in_([str(s) for s in expected]), *where)
+        .values(status=str(to), updated_at=now, **values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    await session.refresh(ticket)
+    return _record(session, ticket, before, to, now=now, actor_id=actor_id, kind=kind, data=data)
+
+
+def _record(
+    session: AsyncSession,
+    ticket: Ticket,
+    before: str,
+    to: Status,
+    *,
+    now: datetime,
+    actor_id: int | None,
+    kind: str | None,
+    data: dict[str, Any],
+) -> TicketEvent:
+    """The event and the time stamp every status change leaves, however it was made."""
     event = TicketEvent(
         ticket_id=ticket.id,
         at=now,
         actor_id=actor_id,
         kind=kind or str(to),
-        from_status=ticket.status,
+        from_status=before,
         to_status=str(to),
         data=data,
     )
@@ -171,3 +215,7 @@ def log(
     )
     session.add(event)
     return event
+
+
+if __name__ == "__main__":
+    print(mermaid(), end="")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dispatch.notices import Notices
-from dispatch.offers import dispatch_ticket
+from dispatch.offers.pool import dispatch_ticket
 from handlers import job_card, notices_closure, notices_dispatch  # noqa: F401  (register templates)
 from handlers.common import on_submitted
 from handlers.context import Context

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from dispatch.candidates import qualifies
+from dispatch.offers.candidates import qualifies
 from dispatch.staff import Role
 from handlers import intake as flow
 from handlers.context import Context

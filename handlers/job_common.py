@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dispatch.jobs import JobRefused
 from dispatch.notices import Notices
+from dispatch.repair.rules import JobRefused
 from handlers.common import end_dialog
 from handlers.context import Context
 from handlers.dispatching import emit

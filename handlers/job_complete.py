@@ -6,9 +6,9 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy import select
 
-from dispatch import jobs
-from dispatch.jobs import JobRefused
 from dispatch.notices import Notices
+from dispatch.repair import completion, quotes
+from dispatch.repair.rules import JobRefused
 from handlers.common import end_dialog
 from handlers.context import Context
 from handlers.job_common import after_step, refuse
@@ -43,8 +43,8 @@ async def step_quote(ctx: Context, ticket: Ticket, value: str | None) -> None:
         return
     notices = Notices()
     try:
-        items = jobs.parse_quote(clean_text(fold_width(ctx.inbound.text)), ctx.services.policy)
-        row = await jobs.quote(ctx.session, ticket, ctx.person, items, ctx.now, notices)
+        items = quotes.parse_quote(clean_text(fold_width(ctx.inbound.text)), ctx.services.policy)
+        row = await quotes.quote(ctx.session, ticket, ctx.person, items, ctx.now, notices)
     except JobRefused as exc:
         refuse(ctx, exc)
         if exc.reason not in ("quote_format", "quote_amount"):
@@ -64,7 +64,7 @@ async def step_quote(ctx: Context, ticket: Ticket, value: str | None) -> None:
 
 async def start_complete(ctx: Context, ticket: Ticket) -> None:
     """First the after-photos."""
-    if await jobs.pending_quote(ctx.session, ticket.id) is not None:
+    if await quotes.pending_quote(ctx.session, ticket.id) is not None:
         end_dialog(ctx)
         ctx.reply(ctx.t("The resident hasn't answered the last quote yet."))
         return
@@ -195,7 +195,7 @@ async def step_fee(ctx: Context, ticket: Ticket, value: str | None) -> None:
     data = ctx.conv.data
     notices = Notices()
     try:
-        await jobs.complete(
+        await completion.complete(
             ctx.session,
             ticket,
             ctx.person,

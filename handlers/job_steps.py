@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import datetime, time, timedelta
 
-from dispatch import jobs
-from dispatch.jobs import JobRefused
 from dispatch.notices import Notices
+from dispatch.offers import assignment
+from dispatch.repair import visit
+from dispatch.repair.rules import JobRefused
 from dispatch.tokens import lookup
 from handlers import job_complete
 from handlers.common import end_dialog
@@ -61,14 +62,14 @@ async def _immediate(ctx: Context, ticket: Ticket, action: str) -> None:
     notices = Notices()
     try:
         if action == "contacted":
-            await jobs.contacted(ctx.session, ticket, ctx.person, ctx.now)
+            await visit.contacted(ctx.session, ticket, ctx.person, ctx.now)
             done = ctx.t("Noted: you have contacted the resident of {number}.", number=ticket.number)
         elif action == "start":
-            await jobs.start_work(ctx.session, ticket, ctx.person, ctx.now)
+            await visit.start_work(ctx.session, ticket, ctx.person, ctx.now)
             done = ctx.t("Work on {number} has started.", number=ticket.number)
         else:
             community = ctx.services.site.community(ticket.community) or ctx.community
-            await jobs.resume(ctx.session, ticket, ctx.person, ctx.now, notices, community)
+            await visit.resume(ctx.session, ticket, ctx.person, ctx.now, notices, community)
             done = ctx.t("{number} is back in progress; the resident has been told.", number=ticket.number)
     except JobRefused as exc:
         end_dialog(ctx)
@@ -151,7 +152,7 @@ async def step_appt_reason(ctx: Context, ticket: Ticket, value: str | None) -> N
 async def _set_appt(ctx: Context, ticket: Ticket, at: datetime, reason: str) -> None:
     notices = Notices()
     try:
-        await jobs.set_appointment(
+        await visit.set_appointment(
             ctx.session, ticket, ctx.person, at, ctx.now, notices, ctx.services.policy, reason=reason
         )
     except JobRefused as exc:
@@ -186,7 +187,7 @@ async def step_way(ctx: Context, ticket: Ticket, value: str | None) -> None:
     try:
         if minutes is None:
             raise JobRefused("eta")
-        await jobs.on_my_way(ctx.session, ticket, ctx.person, minutes, ctx.now, notices)
+        await visit.on_my_way(ctx.session, ticket, ctx.person, minutes, ctx.now, notices)
     except JobRefused as exc:
         refuse(ctx, exc)
         if exc.reason == "eta":
@@ -217,7 +218,7 @@ async def step_arrived(ctx: Context, ticket: Ticket, value: str | None) -> None:
         return
     notices = Notices()
     try:
-        await jobs.arrive(
+        await visit.arrive(
             ctx.session,
             ticket,
             ctx.person,
@@ -266,7 +267,7 @@ async def step_hold(ctx: Context, ticket: Ticket, value: str | None) -> None:
         until = datetime.combine(day, time(9), community.timezone)
     notices = Notices()
     try:
-        await jobs.hold(ctx.session, ticket, ctx.person, ctx.conv.data["reason"], until, ctx.now, notices)
+        await visit.hold(ctx.session, ticket, ctx.person, ctx.conv.data["reason"], until, ctx.now, notices)
     except JobRefused as exc:
         end_dialog(ctx)
         refuse(ctx, exc)
@@ -297,7 +298,7 @@ async def step_handback(ctx: Context, ticket: Ticket, value: str | None) -> None
     notices = Notices()
     community = ctx.services.site.community(ticket.community) or ctx.community
     try:
-        await jobs.hand_back(ctx.session, community, ticket, ctx.person, value[3:], ctx.now, notices)
+        await assignment.hand_back(ctx.session, community, ticket, ctx.person, value[3:], ctx.now, notices)
     except JobRefused as exc:
         end_dialog(ctx)
         refuse(ctx, exc)

@@ -169,7 +169,7 @@ def resumed(v: View) -> Outbound:
 @template("quote")
 async def quote(v: View) -> Outbound:
     """Paid work: items, total, approve or decline."""
-    from dispatch.jobs import quote_items
+    from dispatch.repair.quotes import quote_items
     from handlers.job_complete import money
 
     row = await v.session.get(Quote, v.notice.data["quote"])

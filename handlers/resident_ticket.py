@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dispatch import closing, jobs
-from dispatch.jobs import JobRefused
+from dispatch import closing
 from dispatch.notices import Notices
+from dispatch.repair import quotes, visit
+from dispatch.repair.rules import JobRefused
 from dispatch.tokens import lookup, token_for
 from handlers.common import end_dialog
 from handlers.context import Context
@@ -102,7 +103,7 @@ async def _act(ctx: Context, ticket: Ticket, verb: str, arg: str, notices: Notic
     if verb == "st":
         await show_status(ctx, ticket)
     elif verb == "here":
-        await jobs.resident_says_here(ctx.session, ticket, ctx.person, ctx.now, notices)
+        await visit.resident_says_here(ctx.session, ticket, ctx.person, ctx.now, notices)
         ctx.reply(t("Thank you. The technician's arrival is recorded."))
     elif verb == "fx":
         await closing.confirm_fixed(ctx.session, ticket, ctx.person, arg == "yes", ctx.now, notices)
@@ -131,7 +132,7 @@ async def _act(ctx: Context, ticket: Ticket, verb: str, arg: str, notices: Notic
         )
     elif verb == "qa":
         row = await _quote(ctx, ticket, arg)
-        await jobs.decide_quote(ctx.session, row, ctx.person, True, ctx.now, notices)
+        await quotes.decide_quote(ctx.session, row, ctx.person, True, ctx.now, notices)
         ctx.reply(t("Quote approved. The technician will go ahead."))
     elif verb == "qd":
         row = await _quote(ctx, ticket, arg)
@@ -193,7 +194,7 @@ async def ticket_dialog(ctx: Context, value: str | None) -> None:
                 return
             row = await _quote(ctx, ticket, str(data.get("quote")))
             end_dialog(ctx)
-            await jobs.decide_quote(ctx.session, row, ctx.person, False, ctx.now, notices, reason=value)
+            await quotes.decide_quote(ctx.session, row, ctx.person, False, ctx.now, notices, reason=value)
             ctx.reply(t("Quote declined; the paid work will not be done."))
         elif step == "cancel":
             end_dialog(ctx)

@@ -7,9 +7,9 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from dispatch import closing, staff
-from dispatch.jobs import JobRefused
 from dispatch.lifecycle import HELD, OPEN
 from dispatch.notices import Notices
+from dispatch.repair.rules import JobRefused
 from dispatch.tokens import lookup, token_for
 from handlers.common import end_dialog
 from handlers.context import Context

@@ -6,7 +6,8 @@ from sqlalchemy import select
 
 from dispatch import staff
 from dispatch.notices import Notices
-from dispatch.offers import Outcome, assign, reassign
+from dispatch.offers.assignment import assign, reassign
+from dispatch.offers.pool import Outcome
 from handlers.common import end_dialog
 from handlers.context import Context
 from handlers.dispatching import emit

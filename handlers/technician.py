@@ -6,8 +6,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch import staff
 from dispatch.notices import Notices
-from dispatch.offers import decline, grab, offer_by_token
-from dispatch.settled import read_tap
+from dispatch.offers.grab import grab
+from dispatch.offers.late_taps import read_tap
+from dispatch.offers.pool import decline, offer_by_token
 from handlers.context import Context, Services
 from handlers.dispatching import emit
 from handlers.i18n import N_, Translator, normalize_language

@@ -198,7 +198,7 @@ async def file_and_dispatch(
 ) -> Ticket:
     """A plumbing ticket for flat 1-1-1203 filed and dispatched in this transaction, as intake does."""
     from dispatch.notices import Notices
-    from dispatch.offers import dispatch_ticket
+    from dispatch.offers.pool import dispatch_ticket
     from dispatch.tickets import Draft, submit
     from handlers.notify import render
     from handlers.router import write_outbox

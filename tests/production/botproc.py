@@ -37,7 +37,7 @@ def free_port() -> int:
 
 def fast_site(path: Path, *, grab: str = "3s", manager: str = "3s", contact: str = "4s") -> Path:
     """The demo site with every time limit in seconds, so timers fire during a test."""
-    source = (ROOT / "dispatch" / "demo_site.toml").read_text(encoding="utf-8")
+    source = (ROOT / "dispatch" / "site" / "demo_site.toml").read_text(encoding="utf-8")
     limits = {"grab": grab, "manager": manager, "contact": contact, "arrival": "6s", "stall": "8s"}
     for key, value in limits.items():
         source = re.sub(rf'(?m)^{key} = "[^"]*"', f'{key} = "{value}"', source)

@@ -59,7 +59,7 @@ async def test_offers_reach_only_qualified_on_duty_technicians(harness: Harness)
 
 
 async def test_ranking_prefers_lighter_load_then_longest_wait(harness: Harness) -> None:
-    from dispatch.candidates import rank
+    from dispatch.offers.candidates import rank
 
     h = harness
     await add_staff(h, "A")

@@ -162,7 +162,7 @@ def test_demo_self_check_tips(demo: Community, category: str, text: str) -> None
 
 def test_demo_is_packaged_as_data() -> None:
     # setuptools ships *.toml through package-data; the demo must live inside the package to be found.
-    assert resources.files("dispatch").joinpath("demo_site.toml").is_file()
+    assert resources.files("dispatch.site").joinpath("demo_site.toml").is_file()
     pyproject = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
     assert "*.toml" in pyproject["tool"]["setuptools"]["package-data"]["*"]
 

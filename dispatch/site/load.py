@@ -1,27 +1,29 @@
-"""The site file: the communities served, their buildings, repair categories, urgencies and tips."""
+"""Reading a site file (TOML) into the site's things, every value checked with the key path it came from."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from datetime import timedelta
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
-from typing import Literal, Protocol, cast
+from typing import cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-# The `X as X` form re-exports these, so callers need only `dispatch.site`.
-from dispatch.site_parse import Reader, fold_code, hits, read_toml
-from dispatch.site_parse import SiteError as SiteError
-from dispatch.site_parse import format_duration as format_duration
-from dispatch.site_parse import is_english as is_english
-from dispatch.site_parse import normalize_room as normalize_room
-from dispatch.site_parse import parse_duration as parse_duration
+from dispatch.site.model import (
+    OFFER_MODES,
+    SCOPES,
+    Building,
+    Category,
+    Community,
+    OfferMode,
+    Scope,
+    Site,
+    Tip,
+    Unit,
+    Urgency,
+)
+from dispatch.site.parse import Reader, SiteError, normalize_room, read_toml
 
-OfferMode = Literal["private", "group", "both"]
-Scope = Literal["in_unit", "public", "either"]
-OFFER_MODES: tuple[OfferMode, ...] = ("private", "group", "both")
-SCOPES: tuple[Scope, ...] = ("in_unit", "public", "either")
-DEMO_SOURCE = "dispatch/demo_site.toml"
+DEMO_SOURCE = "dispatch/site/demo_site.toml"
 
 _COMMUNITY_CODE = r"[a-z0-9-]+"
 _PLACE_CODE = r"[A-Za-z0-9-]+"  # building/unit codes as painted on the wall: "1", "A", "3B"
@@ -31,182 +33,10 @@ _COMMUNITY_KEYS = ("code", "name", "name_en", "timezone", "ticket_prefix", "offe
 _LIMITS = ("grab", "manager", "contact", "arrival", "stall")
 
 
-class _Named(Protocol):
-    @property
-    def name(self) -> str: ...
-    @property
-    def name_en(self) -> str: ...
-
-
-def localized(obj: _Named, lang: str) -> str:
-    """The English name for an English `lang` when one is set, else the Chinese name."""
-    return obj.name_en if is_english(lang) and obj.name_en else obj.name
-
-
-class _Display:
-    __slots__ = ()
-
-    def display(self: _Named, lang: str) -> str:
-        """This thing's name in `lang` (see `localized`)."""
-        return localized(self, lang)
-
-
-@dataclass(frozen=True, slots=True)
-class Unit(_Display):
-    """One entrance (单元) of a building and its room numbers (normalized)."""
-
-    code: str
-    name: str
-    name_en: str
-    rooms: tuple[str, ...]
-
-    def has_room(self, room: str) -> bool:
-        """Whether `room` exists here; accepts "1203", "1203室" and full-width "１２０３"."""
-        return normalize_room(room) in self.rooms
-
-
-@dataclass(frozen=True, slots=True)
-class Building(_Display):
-    """One building (楼栋), the area whose technicians serve it, and its units."""
-
-    code: str
-    name: str
-    name_en: str
-    area: str
-    units: tuple[Unit, ...]
-
-    def unit(self, code: str) -> Unit | None:
-        """The unit with this code, or None."""
-        return next((u for u in self.units if fold_code(u.code) == fold_code(code)), None)
-
-
-@dataclass(frozen=True, slots=True)
-class Category(_Display):
-    """A repair category (水电, 土建 …), the technician skill it needs and where it applies."""
-
-    code: str
-    name: str
-    name_en: str
-    skill: str
-    scope: Scope
-    keywords: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Urgency(_Display):
-    """An urgency level and its time limits; the file order is the severity, most severe first."""
-
-    code: str
-    name: str
-    name_en: str
-    keywords: tuple[str, ...]
-    grab: timedelta
-    manager: timedelta
-    contact: timedelta
-    arrival: timedelta
-    stall: timedelta
-    is_default: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Tip:
-    """A self-check tip offered before a ticket is opened (tripped breaker, closed valve …)."""
-
-    category: str
-    keywords: tuple[str, ...]
-    text: str
-    text_en: str
-
-    def display(self, lang: str) -> str:
-        """The tip's text in `lang`."""
-        return self.text_en if is_english(lang) and self.text_en else self.text
-
-
-@dataclass(frozen=True, slots=True)
-class Suggestion:
-    """Category and urgency guessed from a resident's words; the resident may change both."""
-
-    category: str | None
-    urgency: str
-
-
-@dataclass(frozen=True, slots=True)
-class Community(_Display):
-    """One community (小区) with everything the bot needs to take and dispatch its repairs."""
-
-    code: str
-    name: str
-    name_en: str
-    timezone: ZoneInfo
-    ticket_prefix: str
-    offer_mode: OfferMode
-    office_phone: str
-    buildings: tuple[Building, ...]
-    categories: tuple[Category, ...]
-    urgencies: tuple[Urgency, ...]
-    tips: tuple[Tip, ...]
-
-    def building(self, code: str) -> Building | None:
-        """The building with this code, or None."""
-        return next((b for b in self.buildings if fold_code(b.code) == fold_code(code)), None)
-
-    def category(self, code: str) -> Category | None:
-        """The category with this code, or None."""
-        return next((c for c in self.categories if c.code == code), None)
-
-    def urgency(self, code: str) -> Urgency | None:
-        """The urgency with this code, or None."""
-        return next((u for u in self.urgencies if u.code == code), None)
-
-    @property
-    def default_urgency(self) -> Urgency:
-        """The urgency used when no keyword says otherwise."""
-        return next(u for u in self.urgencies if u.is_default)
-
-    @property
-    def areas(self) -> tuple[str, ...]:
-        """The distinct areas of the buildings, in file order."""
-        return tuple(dict.fromkeys(b.area for b in self.buildings))
-
-    def suggest(self, text: str) -> Suggestion:
-        """Guess category (most keyword hits, ties to file order) and urgency (most severe match)."""
-        best: str | None = None
-        best_hits = 0
-        for category in self.categories:
-            count = hits(category.keywords, text)
-            if count > best_hits:
-                best, best_hits = category.code, count
-        urgency = next((u for u in self.urgencies if hits(u.keywords, text)), self.default_urgency)
-        return Suggestion(best, urgency.code)
-
-    def tip_for(self, category: str | None, text: str) -> Tip | None:
-        """The first tip of `category` (any category if None) with a keyword in `text`, or None."""
-        for tip in self.tips:
-            if (category is None or tip.category == category) and hits(tip.keywords, text):
-                return tip
-        return None
-
-
-@dataclass(frozen=True, slots=True)
-class Site:
-    """Every community in one site file; the first is the default."""
-
-    communities: tuple[Community, ...]
-
-    def community(self, code: str) -> Community | None:
-        """The community with this code, or None."""
-        return next((c for c in self.communities if c.code == code), None)
-
-    @property
-    def default(self) -> Community:
-        """The first community in the file."""
-        return self.communities[0]
-
-
 def load_site(path: Path | str | None = None) -> Site:
     """Load a site file; None loads the built-in demo community."""
     if path is None:
-        text = resources.files("dispatch").joinpath("demo_site.toml").read_text(encoding="utf-8")
+        text = resources.files("dispatch.site").joinpath("demo_site.toml").read_text(encoding="utf-8")
         return parse_site(text, DEMO_SOURCE)
     try:
         text = Path(path).read_text(encoding="utf-8")
