@@ -97,7 +97,8 @@ async def started(settings: Any) -> Any:
 
 async def start_ours(db_url: str, api: str, files: str, media: str) -> tuple[Any, Any]:
     """Our bot as `baoxiu run` starts it: migrations, polling, the outbox sender and the timer sweep."""
-    from bot.app import TelegramRunner, timer_loop
+    from bot.app import timer_loop
+    from bot.channels import TelegramRunner
     from bot.settings import load_settings
 
     app = await started(
@@ -119,8 +120,8 @@ async def start_ours(db_url: str, api: str, files: str, media: str) -> tuple[Any
 async def start_wechat(db_url: str, api: str, media: str) -> tuple[Any, Any]:
     """Our bot with only an Official Account, as `baoxiu run` starts it: the callback on a free port."""
     from bench.wechat import APP_ID, APP_SECRET, OA_AES_KEY, OA_TOKEN
+    from bot.channels import WeChatRunner
     from bot.settings import load_settings
-    from bot.wechat.channel import WeChatRunner
 
     app = await started(
         load_settings(

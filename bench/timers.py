@@ -14,7 +14,7 @@ from dispatch.clock import FakeClock
 from dispatch.site import load_site
 from dispatch.timers import claim_due
 from handlers.context import Services
-from handlers.sweep import sweep
+from handlers.timer_sweep import sweep
 from storage.db import Database
 from storage.media import MediaStore
 from storage.models import Ticket

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot.app import App
-from bot.timers import TimerLoop
+from bot.timer_loop import TimerLoop
 from dispatch import staff
 from dispatch.site.demo import seed_demo_staff
 from handlers.messages import Choice, Identity, Inbound, Kind, Outbound, Photo

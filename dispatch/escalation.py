@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch import staff, timers
+from dispatch.closing import open_followup
 from dispatch.lifecycle import HELD, Status, log
 from dispatch.notices import Notices
 from dispatch.offers.candidates import rank
@@ -195,8 +196,6 @@ async def _confirm_remind(
 async def _confirm_timeout(
     s: AsyncSession, c: Community, t: Ticket, timer: Timer, now: datetime, n: Notices
 ) -> str:
-    from dispatch.closing import open_followup
-
     if t.status != Status.COMPLETED:
         return "moot"
     await open_followup(s, t, "silent", now, n)

@@ -10,14 +10,14 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.clock import Clock
+from dispatch.notices import Notices
 from dispatch.policy import Policy
 from dispatch.site import Community, Site
+from handlers.buttons import ChoiceTap, decode, encode
 from handlers.i18n import Translator
 from handlers.messages import Choice, Inbound, Outbound, ReplyKeyboard
 from storage.media import MediaStore
 from storage.models import ChannelIdentity, Conversation, Person
-
-CHOICE_PREFIX = "c"
 
 
 @dataclass
@@ -46,6 +46,8 @@ class Context:
     conv: Conversation
     t: Translator
     out: list[Outbound] = field(default_factory=list)
+    # Notices to render into `out` when the event is done, each with the place in `out` it was told at.
+    told: list[tuple[int, Notices]] = field(default_factory=list)
 
     @property
     def now(self) -> Any:
@@ -57,6 +59,11 @@ class Context:
         """The community this person belongs to (the site's first by default)."""
         code = self.person.community
         return (self.services.site.community(code) if code else None) or self.services.site.default
+
+    def tell(self, notices: Notices) -> None:
+        """Have the domain's notices said, in each reader's language, at this point among the replies."""
+        if notices:
+            self.told.append((len(self.out), notices))
 
     def send(self, chat_id: str, text: str, **kwargs: Any) -> Outbound:
         """Queue a message to any chat on the inbound event's channel."""
@@ -113,7 +120,7 @@ class Context:
         rows: list[list[Choice]] = []
         for i, (value, label) in enumerate(options):
             values[str(i)] = value
-            choice = Choice(f"{CHOICE_PREFIX}:{nonce}:{i}", label)
+            choice = Choice(encode(ChoiceTap(nonce, str(i))), label)
             if not rows or len(rows[-1]) >= columns:
                 rows.append([])
             rows[-1].append(choice)
@@ -133,15 +140,14 @@ def resolve_choice(conv: Conversation, inbound: Inbound) -> tuple[str | None, st
     """
     choices: dict[str, str] = conv.data.get("choices") or {}
     if inbound.button:
-        parts = inbound.button.split(":")
-        if len(parts) != 3 or parts[0] != CHOICE_PREFIX:
+        tap = decode(inbound.button)
+        if not isinstance(tap, ChoiceTap):
             return None, "forged"
-        _, nonce, index = parts
-        if not conv.nonce or nonce != conv.nonce:
+        if not conv.nonce or tap.nonce != conv.nonce:
             return None, "stale"
-        if index not in choices:
+        if tap.index not in choices:
             return None, "forged"
-        return choices[index], ""
+        return choices[tap.index], ""
     text = inbound.text.strip().casefold()
     if text:
         labels: dict[str, str] = conv.data.get("labels") or {}
@@ -149,3 +155,12 @@ def resolve_choice(conv: Conversation, inbound: Inbound) -> tuple[str | None, st
             if label.casefold() == text:
                 return value, ""
     return None, ""
+
+
+def end_dialog(ctx: Context) -> None:
+    """Leave whatever dialog the chat was in; its buttons go stale."""
+    ctx.conv.dialog = ""
+    ctx.conv.step = ""
+    ctx.conv.nonce = ""
+    ctx.conv.data = {}
+    ctx.conv.updated_at = ctx.now

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Protocol
 
 from dispatch.site import Community
+from handlers.context import Context
 from handlers.i18n import N_, Translator
+from storage.models import Ticket
 
 STATUS_NAMES = {
     "submitted": N_("Submitted"),
@@ -80,3 +82,45 @@ def urgency_name(community: Community, code: str | None, language: str) -> str:
     if not code:
         return ""
     return display(community.urgency(code), language) or code
+
+
+def money(cents: int) -> str:
+    """¥80 or ¥80.50."""
+    return f"¥{cents // 100}" if cents % 100 == 0 else f"¥{cents / 100:.2f}"
+
+
+HOLD_NAMES = {
+    "parts": N_("waiting for parts"),
+    "long_job": N_("a long job"),
+    "other_trade": N_("needs another trade"),
+    "resident_absent": N_("resident not at home"),
+}
+
+
+REASONS = {
+    "not_fixed": N_("the resident says it is not fixed"),
+    "followup": N_("customer service found it needs more work"),
+    "reopened": N_("a supervisor reopened it"),
+    "resident": N_("the resident asked"),
+    "parts": N_("waiting for parts"),
+    "overrun": N_("the previous job overran"),
+    "other": N_("other reason"),
+    "other_trade": N_("needs another trade"),
+    "unreachable": N_("couldn't reach you"),
+    "too_far": N_("couldn't get there in time"),
+    "fixed_myself": N_("fixed it myself"),
+    "not_needed": N_("no longer needed"),
+    "duplicate": N_("reported twice"),
+    "too_slow": N_("took too long"),
+    "silent": N_("no confirmation from the resident"),
+    "unhappy": N_("low rating"),
+}
+
+
+def ticket_line(ctx: Context, ticket: Ticket) -> str:
+    """One ticket on one line for staff lists: number, category, status."""
+    community = ctx.services.site.community(ticket.community) or ctx.community
+    return (
+        f"{ticket.number} · {category_name(community, ticket.category, ctx.t.language)} · "
+        f"{status_name(ticket.status, ctx.t)}"
+    )

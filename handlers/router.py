@@ -3,38 +3,30 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import cast
 
-from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers import intake, resident
-from handlers import limits as inbound_limits
-from handlers.common import end_dialog
-from handlers.context import CHOICE_PREFIX, Context, Services, resolve_choice
+from handlers import flood
+from handlers.buttons import ChoiceTap, decode
+from handlers.context import Context, Services, resolve_choice
 from handlers.i18n import Translator, normalize_language
+from handlers.intake import flow as intake
+from handlers.intake.entry import start_intake
 from handlers.messages import Inbound, Kind, Outbound
+from handlers.outbox import write_outbox
+from handlers.routes import Routes, build_routes
+from handlers.templates.render import render
 from storage.db import Database, is_transient
-from storage.models import OutboxMessage
 from storage.repositories import Conversations, InboundLog, People
 
 log = logging.getLogger(__name__)
 
-Command = Callable[[Context], Awaitable[None]]
-Button = Callable[[Context, str], Awaitable[None]]
-GroupHandler = Callable[[Context], Awaitable[bool]]
-# A tap answered from one read, before the event's person and conversation rows; None takes the whole path.
-QuickButton = Callable[[AsyncSession, Inbound, Services], Awaitable[list[Outbound] | None]]
-
-# Filled by the dialog modules (resident here, staff ones register themselves on import).
-COMMANDS: dict[str, Command] = {}
-BUTTONS: dict[str, Button] = {}
-QUICK_BUTTONS: dict[str, QuickButton] = {}
-GROUP_HANDLERS: list[GroupHandler] = []
 INTAKE_WORDS = ("报修", "repair", "维修")
+# Where everything outside a dialog goes.
+MENU = "menu"
 
 
 @dataclass
@@ -56,12 +48,14 @@ class Router:
         db: Database,
         services: Services,
         wake: Callable[[], None] | None = None,
-        limits: inbound_limits.InboundLimits | None = None,
+        limits: flood.InboundLimits | None = None,
+        routes: Routes | None = None,
     ) -> None:
         self.db = db
         self.services = services
         self.wake = wake or (lambda: None)
-        self.limits = limits or inbound_limits.InboundLimits()
+        self.limits = limits or flood.InboundLimits()
+        self.routes = routes or build_routes()
 
     async def handle(self, inbound: Inbound) -> Result:
         """Handle one event in one transaction; a repeated event id has no effect."""
@@ -87,32 +81,36 @@ class Router:
 
     async def _handle(self, inbound: Inbound) -> Result:
         now = self.services.clock.now()
-        token = inbound_limits.CURRENT.set(self.limits)
+        token = flood.CURRENT.set(self.limits)
         try:
             async with self.db.transaction() as session:
                 return await self._in_transaction(session, inbound, now)
         finally:
-            inbound_limits.CURRENT.reset(token)
+            flood.CURRENT.reset(token)
 
     async def _in_transaction(self, session: AsyncSession, event: Inbound, now: datetime) -> Result:
         if not await InboundLog(session).first_time(event.identity.channel, event.event_id, now):
             return Result(duplicate=True)
-        if verdict := await inbound_limits.throttle(session, event, now, self.limits):
+        if verdict := await flood.throttle(session, event, now, self.limits):
             t = Translator(normalize_language(event.language_code, self.services.default_language))
-            out = inbound_limits.slow_down(event, t, verdict == "warn")
+            out = flood.slow_down(event, t, verdict == "warn")
             await write_outbox(session, out, now)
             return Result(outbound=out, throttled=True)
         if event.kind == Kind.BUTTON and event.callback_id:
-            quick = QUICK_BUTTONS.get(event.button.partition(":")[0])
-            if quick is not None and (answered := await quick(session, event, self.services)) is not None:
-                await write_outbox(session, answered, now)
-                return Result(outbound=answered)
+            tap = decode(event.button)
+            button = self.routes.buttons.get(type(tap)) if tap is not None else None
+            if button is not None and button.quick is not None:
+                answered = await button.quick(session, event, tap, self.services)
+                if answered is not None:
+                    await write_outbox(session, answered, now)
+                    return Result(outbound=answered)
         ctx = await self._context(session, event)
-        await route(ctx)
+        await route(ctx, self.routes)
         if ctx.inbound.callback_id:
             ctx.answer_tap()
-        await write_outbox(session, ctx.out, now)
-        return Result(outbound=ctx.out)
+        out = await said(ctx, self.routes)
+        await write_outbox(session, out, now)
+        return Result(outbound=out)
 
     async def _context(self, session: AsyncSession, inbound: Inbound) -> Context:
         now = self.services.clock.now()
@@ -162,136 +160,66 @@ def identity_chat(inbound: Inbound) -> str:
     return inbound.identity.external_id
 
 
-async def write_outbox(session: AsyncSession, messages: list[Outbound], now: datetime) -> None:
-    """Add outbound messages to the outbox in the current transaction (one INSERT)."""
-    if not messages:
-        return
-    rows = [
-        {
-            "channel": message.channel,
-            "chat_id": message.chat_id,
-            "kind": message.kind,
-            "payload": message.to_payload(),
-            "ref": message.ref,
-            "edit_ref": message.edit_ref,
-            "important": message.important,
-            "status": "pending",
-            "attempts": 0,
-            "next_attempt_at": now,
-            "created_at": now,
-        }
-        for message in messages
-    ]
-    # The table, not the mapped class: nothing reads these rows back in this transaction, and the ORM's unit
-    # of work (identity map, RETURNING the ids) cost more than the INSERT itself on every event.
-    await session.execute(_OUTBOX_INSERT, rows)
+async def said(ctx: Context, routes: Routes) -> list[Outbound]:
+    """The event's replies with the notices it told rendered in place, in the order they were made."""
+    if not ctx.told:
+        return ctx.out
+    out: list[Outbound] = []
+    start = 0
+    for at, notices in ctx.told:
+        out.extend(ctx.out[start:at])
+        out.extend(await render(ctx.session, ctx.services, notices, routes.templates))
+        start = at
+    out.extend(ctx.out[start:])
+    return out
 
 
-_OUTBOX_INSERT = insert(cast(Table, OutboxMessage.__table__))
-
-
-async def route(ctx: Context) -> None:
+async def route(ctx: Context, routes: Routes) -> None:
     """Decide which dialog or command owns the event."""
     inbound = ctx.inbound
     if inbound.kind == Kind.EDITED:
         ctx.reply(ctx.t("I only read new messages, not edits. Please send it again as a new message."))
         return
     if not inbound.is_private:
-        await _group(ctx)
+        await _group(ctx, routes)
         return
     if inbound.kind == Kind.COMMAND:
-        await _command(ctx)
+        await _command(ctx, routes)
         return
-    if inbound.kind == Kind.BUTTON and not inbound.button.startswith(CHOICE_PREFIX + ":"):
-        await _foreign_button(ctx)
+    tap = decode(inbound.button) if inbound.kind == Kind.BUTTON else None
+    if inbound.kind == Kind.BUTTON and not isinstance(tap, ChoiceTap):
+        await _foreign_button(ctx, routes)
         return
     value, problem = resolve_choice(ctx.conv, inbound)
     if problem:
-        await _bad_button(ctx, problem)
+        await _bad_button(ctx, routes, problem)
         return
     if inbound.kind == Kind.BUTTON:
         ctx.answer_tap()
-    if ctx.conv.dialog == intake.NAME:
-        await intake.handle(ctx, value)
-    elif ctx.conv.dialog in DIALOGS:
-        await DIALOGS[ctx.conv.dialog](ctx, value)
+    dialog = routes.dialogs.get(ctx.conv.dialog) if ctx.conv.dialog else None
+    if dialog is not None:
+        await dialog(ctx, value)
     elif inbound.kind == Kind.TEXT and any(w in inbound.text.casefold() for w in INTAKE_WORDS):
         await start_intake(ctx)
     else:
-        await _menu(ctx, value)
+        await routes.dialogs[MENU](ctx, value)
 
 
-async def start_intake(ctx: Context) -> None:
-    """A new repair request, unless the resident has reached today's cap of open tickets."""
-    if not await inbound_limits.over_cap(ctx, inbound_limits.CURRENT.get()):
-        await intake.start(ctx)
-
-
-async def _menu(ctx: Context, value: str | None) -> None:
-    if value == "repair" and await inbound_limits.over_cap(ctx, inbound_limits.CURRENT.get()):
-        return
-    await resident.handle_menu(ctx, value)
-
-
-# Other dialogs (staff) register a step handler here by name.
-DIALOGS: dict[str, Callable[[Context, str | None], Awaitable[None]]] = {}
-
-
-async def _command(ctx: Context) -> None:
+async def _command(ctx: Context, routes: Routes) -> None:
     name, args = ctx.inbound.command, ctx.inbound.args.strip()
-    if name in ("start", "repair"):
-        if name == "start" and args and args != "repair" and "start:" + args.split("_")[0] in COMMANDS:
-            await COMMANDS["start:" + args.split("_")[0]](ctx)
+    if name == "start" and args and args != "repair":
+        deep_link = routes.deep_links.get(args.split("_")[0])
+        if deep_link is not None:
+            await deep_link(ctx)
             return
-        if ctx.conv.dialog == intake.NAME and ctx.conv.step:
-            ctx.ask(
-                ctx.t("You have a repair request in progress. Continue where you left off, or start over?"),
-                [("resume", ctx.t("Continue")), ("restart", ctx.t("Start over"))],
-            )
-            ctx.conv.step = "resume:" + ctx.conv.step
-            ctx.conv.dialog = "resume"
-            return
-        if name == "repair" or args == "repair":
-            await start_intake(ctx)
-        else:
-            await resident.show_menu(ctx)
-    elif name == "cancel":
-        had = bool(ctx.conv.dialog and ctx.conv.dialog != resident.MENU)
-        end_dialog(ctx)
-        ctx.reply(ctx.t("Cancelled. Nothing was filed.") if had else ctx.t("There was nothing to cancel."))
-    elif name == "help":
-        resident.show_help(ctx)
-    elif name == "mytickets":
-        await resident.my_tickets(ctx)
-    elif name == "language":
-        ctx.person.language = "en" if ctx.t.language == "zh_CN" else "zh_CN"
-        ctx.t = Translator(ctx.person.language)
-        ctx.reply(ctx.t("Language set to English.") if ctx.t.language == "en" else ctx.t("已切换为中文。"))
-    elif name in COMMANDS:
-        await COMMANDS[name](ctx)
+    command = routes.commands.get(name)
+    if command is not None:
+        await command(ctx)
     else:
         ctx.reply(ctx.t("I don't know that command. Send /help to see what I can do."))
 
 
-async def _resume(ctx: Context, value: str | None) -> None:
-    step = ctx.conv.step.removeprefix("resume:")
-    if value == "resume":
-        ctx.conv.dialog, ctx.conv.step = intake.NAME, step
-        ctx.reply(ctx.t("Let's continue where you left off."))
-        await intake.prompt(ctx)
-    elif value == "restart":
-        await intake.start(ctx)
-    else:
-        ctx.conv.dialog, ctx.conv.step = intake.NAME, step
-        await intake.handle(ctx, value)
-
-
-DIALOGS["resume"] = _resume
-DIALOGS[resident.MENU] = _menu
-DIALOGS[resident.ATTACH] = resident.attach_step
-
-
-async def _bad_button(ctx: Context, problem: str) -> None:
+async def _bad_button(ctx: Context, routes: Routes, problem: str) -> None:
     t = ctx.t
     if problem == "stale":
         ctx.answer_tap(t("That button is from an earlier step."))
@@ -300,7 +228,7 @@ async def _bad_button(ctx: Context, problem: str) -> None:
     if ctx.conv.dialog == intake.NAME:
         ctx.reply(t("That button belongs to an earlier step. Here is where we are now:"))
         await intake.prompt(ctx)
-    elif ctx.conv.dialog in DIALOGS and ctx.conv.data.get("choices"):
+    elif ctx.conv.dialog in routes.dialogs and ctx.conv.data.get("choices"):
         ctx.reply(t("That button is no longer valid. Please use the latest message."))
     else:
         ctx.reply(
@@ -311,25 +239,25 @@ async def _bad_button(ctx: Context, problem: str) -> None:
         )
 
 
-async def _foreign_button(ctx: Context) -> None:
-    prefix, _, rest = ctx.inbound.button.partition(":")
-    handler = BUTTONS.get(prefix)
-    if handler is None:
-        await _bad_button(ctx, "forged")
+async def _foreign_button(ctx: Context, routes: Routes) -> None:
+    tap = decode(ctx.inbound.button)
+    button = routes.buttons.get(type(tap)) if tap is not None else None
+    if button is None:
+        await _bad_button(ctx, routes, "forged")
         return
-    await handler(ctx, rest)
+    await button.handle(ctx, tap)
 
 
-async def _group(ctx: Context) -> None:
+async def _group(ctx: Context, routes: Routes) -> None:
     """In groups the bot never runs intake: it points to a private chat instead."""
-    for handler in GROUP_HANDLERS:
+    for handler in routes.group_handlers:
         if await handler(ctx):
             return
     inbound = ctx.inbound
     if inbound.kind == Kind.BUTTON:
-        prefix = inbound.button.partition(":")[0]
-        if prefix in BUTTONS and prefix != CHOICE_PREFIX:
-            await _foreign_button(ctx)
+        tap = decode(inbound.button)
+        if tap is not None and type(tap) in routes.buttons:
+            await _foreign_button(ctx, routes)
         else:
             ctx.answer_tap(ctx.t("Please talk to me in a private chat for that."))
         return
@@ -344,7 +272,3 @@ async def _group(ctx: Context) -> None:
         "To report a repair, please message me privately; your address and phone number stay private."
     )
     ctx.reply(text + ("\n" + link if link else ""))
-
-
-# Staff dialogs register their commands, buttons and group handlers on import.
-from handlers import job_steps, resident_ticket, staff_views, supervisor, technician  # noqa: E402, F401

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from handlers.context import Context
 from handlers.i18n import N_
-from handlers.job_card import HOLD_NAMES
-from handlers.notices_closure import REASONS
+from handlers.labels import HOLD_NAMES, REASONS
 from storage.models import Ticket
 from storage.repositories import People, Tickets
 

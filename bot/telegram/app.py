@@ -56,7 +56,7 @@ def build_application(settings: Settings, router: Router) -> Application:  # typ
 
 async def handle_update(update: Update, bot: Bot, router: Router, max_photo_bytes: int) -> Result | None:
     """Translate and handle one update (None when the bot ignores its kind); counted for /metrics."""
-    from bot import metrics
+    from bot.ops import metrics
 
     inbound = await to_inbound(update, bot, max_photo_bytes)
     if inbound is None:

@@ -20,8 +20,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from telegram import Bot, Update
 
-from bot import web
-
 if TYPE_CHECKING:
     from bot.app import App
 
@@ -45,7 +43,7 @@ def secret_matches(given: str | None, secret: str) -> bool:
 
 
 def webhook_routes(app: App) -> list[BaseRoute]:
-    """Route provider for bot.web: the webhook route when webhook mode is configured."""
+    """The webhook route for the web app, when webhook mode is configured."""
     settings = app.settings
     if not settings.telegram_webhook or settings.telegram_webhook_secret is None:
         return []
@@ -92,7 +90,3 @@ async def register(bot: Bot, url: str, secret: str, *, max_connections: int = 40
         max_connections=max_connections,
         drop_pending_updates=False,
     )
-
-
-if webhook_routes not in web.ROUTE_PROVIDERS:
-    web.ROUTE_PROVIDERS.append(webhook_routes)

@@ -22,7 +22,8 @@ from bot.wechat.chats import ChatStore
 from bot.wechat.inbound import InboundTranslator, Unsupported, event_id, sender
 from handlers.i18n import Translator, normalize_language
 from handlers.messages import Outbound
-from handlers.router import Router, write_outbox
+from handlers.outbox import write_outbox
+from handlers.router import Router
 from storage.db import Database
 from storage.models import InboundEvent
 from storage.repositories import InboundLog, People

@@ -2,36 +2,29 @@
 
 `WeChatChannel.of(app)` builds everything once per App from its settings and registers the deliveries in
 `app.channels` ("wechat" for the Official Account, "wecom" for the WeCom app, "wecom-robot" for the group
-robot). The callback routes reach the web app through `bot.web.ROUTE_PROVIDERS`.
+robot). `wechat_routes` gives the web app (bot/ops/web.py) the callback routes; bot/channels.py runs it.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 from sqlalchemy import delete
 from starlette.routing import BaseRoute, Route
 
-from bot import web
 from bot.app import App
 from bot.wechat import oa, work
 from bot.wechat.callback import CallbackCore
 from bot.wechat.chats import CardStore, ChatStore
 from bot.wechat.client import Api, OAClient, RobotClient, WorkClient, fetch_token
-from bot.wechat.delivery import OA, ROBOT, WECOM, OfficialAccountDelivery
 from bot.wechat.inbound import InboundTranslator
 from bot.wechat.media import PhotoFetcher
+from bot.wechat.oa_outbound import OA, ROBOT, WECOM, OfficialAccountDelivery
 from bot.wechat.token import TokenCache
-from bot.wechat.wecom_delivery import RobotDelivery, WeComDelivery
+from bot.wechat.wecom_outbound import RobotDelivery, WeComDelivery
 from dispatch import staff
 from storage.models import GroupBinding
-
-if TYPE_CHECKING:
-    from bot.web import WebServer
 
 log = logging.getLogger(__name__)
 
@@ -168,69 +161,7 @@ class WeChatChannel:
 
 
 def wechat_routes(app: App) -> list[BaseRoute]:
-    """Route provider for bot.web: the WeChat callbacks when an app is configured."""
+    """The WeChat callbacks for the web app, when an app is configured."""
     if not (app.settings.has_wechat or app.settings.has_wecom):
         return []
     return WeChatChannel.of(app).routes()
-
-
-if wechat_routes not in web.ROUTE_PROVIDERS:
-    web.ROUTE_PROVIDERS.append(wechat_routes)
-
-
-async def cancel(task: asyncio.Task[None]) -> None:
-    """Cancel a task and wait for it to end.
-
-    On Python 3.11 `asyncio.wait_for` may swallow a cancellation that arrives just as the awaited event is
-    set (the sender's wake-up), so cancel again until the task is really done.
-    """
-    while not task.done():
-        task.cancel()
-        await asyncio.wait({task}, timeout=0.1)
-    with contextlib.suppress(asyncio.CancelledError):
-        task.result()
-
-
-class WeChatRunner:
-    """The WeChat part of `baoxiu run`: the web server with the callbacks (bot.web.WebServer, uvicorn), and
-    the outbox sender when no other channel runs it."""
-
-    def __init__(
-        self,
-        app: App,
-        *,
-        run_sender: bool,
-        host: str | None = None,
-        port: int | None = None,
-        sender_interval: float | None = None,
-    ) -> None:
-        self.app = app
-        self.run_sender = run_sender
-        self.host = host or app.settings.baoxiu_web_host
-        self.port = port if port is not None else app.settings.baoxiu_web_port
-        self.sender_interval = sender_interval or app.settings.baoxiu_outbox_interval
-        self.channel = WeChatChannel.of(app)
-        self.server: WebServer | None = None  # None when only the group robot is configured
-        self._sender: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        """Bind the port, serve the callbacks (and every other route of the web app), deliver."""
-        from bot.web import WebServer
-
-        await self.channel.prepare()
-        if self.channel.route_list:
-            self.server = WebServer(self.app, self.host, self.port)
-            await self.server.start()
-            self.port = self.server.port
-            paths = ", ".join(getattr(r, "path", "") for r in self.channel.route_list)
-            log.info("WeChat callbacks on http://%s:%s (%s)", self.host, self.port, paths)
-        if self.run_sender:
-            self._sender = asyncio.create_task(self.app.sender.run_forever(self.sender_interval))
-
-    async def stop(self) -> None:
-        """Stop serving and delivering; what is left in the outbox waits for the next start."""
-        if self.server is not None:
-            await self.server.stop()
-        if self._sender is not None:
-            await cancel(self._sender)
-        await self.channel.close()

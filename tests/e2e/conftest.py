@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from dispatch.clock import FakeClock
-from tests.e2e.tgbot import TgBot, settings_for
 from tests.fakes.telegram_server import FakeTelegramServer
+from tests.support.tgbot import TgBot, settings_for
 
 
 @pytest.fixture

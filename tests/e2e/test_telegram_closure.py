@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.e2e.journeys import (
+from tests.support.telegram_journeys import (
     BOSS,
     CS,
     RESIDENT,
@@ -19,7 +19,7 @@ from tests.e2e.journeys import (
     tap_first,
     texts,
 )
-from tests.e2e.tgbot import TgBot
+from tests.support.tgbot import TgBot
 
 
 async def test_happy_journey_with_code_paid_quote_and_five_stars(tgbot: TgBot) -> None:

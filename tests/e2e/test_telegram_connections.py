@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from dispatch.clock import FakeClock
-from tests.e2e.tgbot import TgBot, settings_for
 from tests.fakes.telegram_server import FakeTelegramServer
+from tests.support.tgbot import TgBot, settings_for
 
 
 async def test_a_burst_of_replies_keeps_to_the_connection_setting(

@@ -7,8 +7,8 @@ from sqlalchemy import select
 from dispatch import staff
 from handlers.i18n import Translator
 from storage.models import Offer, Person, Ticket, TicketEvent
-from tests.e2e.tgbot import TgBot
-from tests.harness import file_and_dispatch
+from tests.support.harness import file_and_dispatch
+from tests.support.tgbot import TgBot
 
 ZH = Translator("zh_CN")
 EN = Translator("en")

@@ -6,8 +6,8 @@ from sqlalchemy import select
 
 from handlers.i18n import Translator
 from storage.models import Ticket, TicketPhoto
-from tests.conftest import jpeg
-from tests.e2e.tgbot import TgBot
+from tests.support.media import jpeg
+from tests.support.tgbot import TgBot
 
 ZH = Translator("zh_CN")
 EN = Translator("en")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import jpeg
+from tests.support.media import jpeg
 
 BAOXIU = [sys.executable, "-m", "bot"]
 

@@ -12,8 +12,8 @@ from dispatch.clock import FakeClock
 from handlers.context import Services
 from storage.db import Database
 from storage.models import InboundEvent
-from tests.harness import Harness
-from tests.pg import ADMIN_DSN, postgres_url
+from tests.support.harness import Harness
+from tests.support.pg import ADMIN_DSN, postgres_url
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from handlers import limits
+from handlers import flood
 from storage.db import Database
 from storage.models import InboundRate
 
@@ -23,7 +23,7 @@ async def test_one_statement_path_decides_as_the_general_rule(db: Database) -> N
     for _ in range(300):
         now += timedelta(seconds=rng.choice([0, 0, 0.1, 0.5, 1, 2, 3, 5, 70]))
         async with db.transaction() as session:
-            for name, rule in (("one", limits._throttle_in_one), ("two", limits._throttle_in_two)):
+            for name, rule in (("one", flood._throttle_in_one), ("two", flood._throttle_in_two)):
                 decisions[name].append(await rule(session, "t", name, now, interval, tolerance))
         async with db.transaction() as session:
             rows = {r.external_id: r for r in (await session.execute(select(InboundRate))).scalars()}

@@ -22,7 +22,7 @@ from dispatch.clock import SystemClock
 from storage.db import Database
 from storage.models import OutboxMessage, Ticket, TicketEvent, Timer
 from tests.fakes.telegram_server import FakeTelegramServer
-from tests.production.botproc import TOKEN, BotProcess, Chats, bot_env, fast_site, settle
+from tests.support.botproc import TOKEN, BotProcess, Chats, bot_env, fast_site, settle
 
 RESIDENTS = [7300 + i for i in range(8)]
 TECH = 8300

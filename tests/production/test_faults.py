@@ -14,13 +14,13 @@ from telegram.request import HTTPXRequest
 
 from bot.app import build_app
 from bot.settings import Settings
-from bot.telegram.delivery import TelegramDelivery
-from bot.telegram.limits import telegram_limits
+from bot.telegram.outbound import TelegramDelivery
+from bot.telegram.rates import telegram_limits
 from handlers.messages import Outbound
-from handlers.router import write_outbox
+from handlers.outbox import write_outbox
 from storage.models import OutboxMessage
-from tests.e2e.tgbot import settings_for
 from tests.fakes.telegram_server import FakeTelegramServer
+from tests.support.tgbot import settings_for
 
 PRIVATE = [9100 + i for i in range(6)]
 GROUP = -1009100

@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from bot.timers import TimerLoop
+from bot.timer_loop import TimerLoop
 from dispatch.clock import FakeClock
 from dispatch.lifecycle import HELD, TRANSITIONS, Status
 from dispatch.site import load_site
@@ -33,8 +33,8 @@ from handlers.validate import normalize_phone
 from storage.db import Database
 from storage.media import MediaStore
 from storage.models import Ticket, TicketEvent
-from tests.conftest import START, jpeg
-from tests.harness import CHANNEL, Harness, RecordingDelivery, add_staff
+from tests.support.harness import CHANNEL, START, Harness, RecordingDelivery, add_staff
+from tests.support.media import jpeg
 
 GROUP = "-100777"
 PHONE = "13812345678"

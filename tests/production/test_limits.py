@@ -7,11 +7,11 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from handlers.limits import InboundLimits
+from handlers.flood import InboundLimits
 from handlers.router import Router
 from storage.models import Ticket, TicketEvent
-from tests.harness import Harness
-from tests.unit.test_intake import file_ticket
+from tests.support.dialogs import file_ticket
+from tests.support.harness import Harness
 
 SLOW_DOWN = "faster than I can read"
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.logging_setup import REDACT, JsonFormatter, RedactingFormatter, Redactor, secrets_of
+from bot.ops.logs import REDACT, JsonFormatter, RedactingFormatter, Redactor, secrets_of
 from bot.settings import SettingsError, load_settings
 from storage.db import is_transient
 
@@ -150,7 +150,7 @@ def test_backup_while_another_connection_writes(tmp_path: Path) -> None:
 
 
 def test_backup_refuses_postgresql(tmp_path: Path, request: pytest.FixtureRequest) -> None:
-    from tests.pg import postgres_url
+    from tests.support.pg import postgres_url
 
     result = run_cli(tmp_path, "db", "backup", env={"DATABASE_URL": postgres_url(request)})
     assert result.returncode == 2 and "pg_dump" in result.stderr

@@ -12,20 +12,20 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from bot import lanes
-from bot.delivery import DeliveryError
-from bot.lanes import Lane
-from bot.outbox import OutboxSender
-from bot.ratelimit import ChannelLimits, Rate, advance, allowed_at, reserve
+from bot.outbox import lanes
+from bot.outbox.channel import DeliveryError
+from bot.outbox.lanes import Lane
+from bot.outbox.ratelimit import ChannelLimits, Rate, advance, allowed_at, reserve
+from bot.outbox.sender import OutboxSender
 from dispatch import staff
 from dispatch.clock import FakeClock
 from dispatch.tickets import Draft, submit
 from handlers.messages import Outbound
-from handlers.router import write_outbox
+from handlers.outbox import write_outbox
 from storage.db import Database
 from storage.models import OutboxLane, OutboxMessage, RateLimit, TicketEvent
 from tests.fakes.telegram_objects import TokenBucket
-from tests.harness import RecordingDelivery
+from tests.support.harness import RecordingDelivery
 
 CH = "test"
 

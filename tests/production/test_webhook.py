@@ -9,12 +9,13 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from bot.app import App, TelegramRunner, build_app, timer_loop
-from bot.metrics import parse
-from bot.web import create_web_app
+from bot.app import App, build_app, timer_loop
+from bot.channels import TelegramRunner
+from bot.ops.metrics import parse
+from bot.ops.web import create_web_app
 from storage.models import InboundEvent, OutboxMessage
-from tests.e2e.tgbot import settings_for
 from tests.fakes.telegram_server import FakeTelegramServer
+from tests.support.tgbot import settings_for
 
 SECRET = "s3cret-token_for-the-webhook-0123"
 URL = "https://bot.example.test/hooks/telegram"

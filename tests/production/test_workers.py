@@ -26,9 +26,9 @@ from storage.media import MediaStore
 from storage.models import Conversation, Offer, OutboxMessage, Person, Ticket, TicketEvent
 from storage.repositories import Conversations
 from tests.fakes.telegram_server import FakeTelegramServer
-from tests.harness import file_and_dispatch
-from tests.pg import postgres_url
-from tests.production.botproc import SECRET, BotProcess, Chats, WebhookTelegram, bot_env, fast_site, settle
+from tests.support.botproc import SECRET, BotProcess, Chats, WebhookTelegram, bot_env, fast_site, settle
+from tests.support.harness import file_and_dispatch
+from tests.support.pg import postgres_url
 
 TECHS = [8600 + i for i in range(6)]
 RESIDENTS = [7600 + i for i in range(6)]

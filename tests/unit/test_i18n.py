@@ -11,7 +11,8 @@ import pytest
 from babel.messages.pofile import read_po, write_po
 
 from handlers.i18n import LOCALE_DIR, Translator, normalize_language
-from handlers.i18n_catalog import check, extract, po_path, source_roots, update
+from handlers.i18n.catalog import check, po_path, update
+from handlers.i18n.extract import extract, source_roots
 
 
 def test_every_msgid_is_translated() -> None:
@@ -166,7 +167,7 @@ def test_check_reports_bad_translations(locale_copy: Path, msgstr: str, fuzzy: b
     problems = [p for p in check(locale_copy) if "Your repair request is filed" in p]
     assert len(problems) == 1, problems
     assert expected in problems[0]
-    assert re.match(r"handlers/\w+\.py:\d+: ", problems[0])
+    assert re.match(r"handlers/[\w/]+\.py:\d+: ", problems[0])
 
 
 def test_check_reports_missing_catalogs_and_msgids(locale_copy: Path) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from dispatch.clock import FakeClock
 from tests.fakes.wechat_server import FakeWeChatServer
-from tests.wechat.wxbot import WxBot, settings_for
+from tests.support.wxbot import WxBot, settings_for
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from dispatch.clock import FakeClock
 from storage.models import InboundEvent, OutboxMessage, Ticket
 from tests.fakes.wechat_push import OAPusher, WorkPusher, nonce, sign
 from tests.fakes.wechat_server import FakeWeChatServer
-from tests.wechat.wxbot import OA_AES_KEY, OA_TOKEN, WORK_AES_KEY, WORK_TOKEN, WxBot, settings_for
+from tests.support.wxbot import OA_AES_KEY, OA_TOKEN, WORK_AES_KEY, WORK_TOKEN, WxBot, settings_for
 
 U = "oia2TjjewbmiOUlr6X-1crbLOvLw"
 ZH_UNSUPPORTED = "只能接收文字、图片和位置"

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from bot.cli.main import main
 from dispatch import staff
 from storage.db import Database
 from tests.fakes.wechat_server import FakeWeChatServer
-from tests.wechat.wxbot import wechat_settings
+from tests.support.wxbot import wechat_settings
 
 
 @pytest.fixture

@@ -25,8 +25,8 @@ from wechatpy.enterprise.crypto import WeChatCrypto as WorkCrypto
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 
 from bot.app import App, build_app
+from bot.ops.web import create_web_app
 from bot.settings import load_settings
-from bot.web import create_web_app
 from bot.wechat.callback import signature, signature_ok
 from bot.wechat.channel import WeChatChannel
 from bot.wechat.xmlmsg import parse_xml, to_xml

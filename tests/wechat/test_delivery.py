@@ -11,16 +11,15 @@ from sqlalchemy import func, select
 from bot.app import build_app
 from bot.wechat.channel import WeChatChannel
 from bot.wechat.client import TOKEN_ERRORS
-from bot.wechat.delivery import CS_QUOTA, chunks, template_data
+from bot.wechat.oa_outbound import CS_QUOTA, chunks, template_data
 from dispatch.clock import FakeClock
 from handlers.messages import Choice, Outbound
-from handlers.router import write_outbox
+from handlers.outbox import write_outbox
 from storage.models import OutboxMessage, WeChatToken
-from tests.conftest import jpeg
 from tests.fakes.wechat_server import FakeWeChatServer
-from tests.wechat.journey import EN, RESIDENT, ZH, file_request, offer_card
-from tests.wechat.test_cross_app import file_direct
-from tests.wechat.wxbot import TEMPLATE_ID, WxBot, settings_for
+from tests.support.media import jpeg
+from tests.support.wechat_journeys import EN, RESIDENT, ZH, file_direct, file_request, offer_card
+from tests.support.wxbot import TEMPLATE_ID, WxBot, settings_for
 
 OTHER = "oWXk40KzC3f8K3bpPq9z-MaV0t0E"
 BOSS = "chenzhuguan"

@@ -1,0 +1,362 @@
+"""The outbox sender: delivers committed outbound rows, in order per chat, on any number of workers.
+
+How a row goes out:
+
+1. **Claim a lane.** Each chat is a lane (`outbox_lanes`). A pass picks chats whose oldest pending row is due
+   and takes their lanes with a lease (`lease_owner`, `lease_until`) in one transaction, skipping lanes that
+   another worker holds (FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite serialises writers anyway). Only the
+   lease holder sends to a chat, so a chat's rows go out one at a time, oldest first, across workers.
+2. **Reserve a slot.** On a channel with limits (Telegram), a send time is reserved in the database under
+   the chat's and the channel's limits (see bot/outbox/ratelimit.py), so the limits hold for the deployment.
+3. **Send and record.** The row is marked sent (only if still pending). A worker that dies between sending
+   and recording leaves the row pending; once its lease runs out another worker sends it again, the one
+   duplicate Telegram itself cannot tell apart.
+
+Failures: a permanent error (the user blocked the bot) is recorded on the row and in the ticket's log, and
+when the message was important the area's supervisor is told; a 429 pauses the chat and the channel for
+`retry_after` without counting against the row; a network outage pauses the channel with growing pauses and
+does not count either; anything else is retried with exponential backoff and jitter, up to MAX_ATTEMPTS.
+A row that must wait holds back only its own chat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import socket
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+
+from bot.ops import metrics
+from bot.outbox import lanes
+from bot.outbox.answers import answer_forever, fast_channels, send_answers
+from bot.outbox.channel import Delivery, DeliveryError
+from bot.outbox.lanes import PREFETCH, Lane
+from bot.outbox.outcomes import Outcomes, sent_twice
+from bot.outbox.ratelimit import ChannelLimits, Reservations, channel_row, seconds_until
+from dispatch.clock import Clock
+from handlers.messages import Outbound
+from storage.db import Database
+from storage.models import OutboxMessage, RateLimit
+from storage.repositories import Outbox
+
+log = logging.getLogger(__name__)
+FIRST_CLAIM = 16  # chats claimed before the rest of a pass (see _claim_and_spawn)
+
+
+def utc_now() -> datetime:
+    """Wall-clock time: leases and rate limits are about real seconds, whatever the domain clock says."""
+    return datetime.now(UTC)
+
+
+class OutboxSender:
+    """Delivers pending outbox rows through the channel that reaches each chat."""
+
+    def __init__(
+        self,
+        db: Database,
+        channels: dict[str, Delivery],
+        clock: Clock,
+        batch: int = 200,
+        *,
+        lease: float = 60.0,
+        limits: dict[str, ChannelLimits] | None = None,
+        wall: Callable[[], datetime] = utc_now,
+        owner: str | None = None,
+    ) -> None:
+        self.db = db
+        self.channels = channels
+        self.clock = clock
+        self.batch = batch
+        self.lease = lease
+        self.limits: dict[str, ChannelLimits] = limits if limits is not None else {}
+        self.wall = wall
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        self._wake = asyncio.Event()
+        self._tap_wake = asyncio.Event()
+        # One pass at a time in this process; lanes of other workers are kept apart by their leases.
+        self._pass = asyncio.Lock()
+        self._active: dict[tuple[str, str], tuple[Lane, asyncio.Task[int]]] = {}
+        self.last_run_at = clock.now()
+        self.outcomes = Outcomes(db, clock, wall, self.wake)
+        self.reservations = Reservations(db, wall, self.owner, lease)
+
+    @property
+    def fast(self) -> frozenset[str]:
+        """Channels whose tap answers skip the chat lanes (read each time: adapters join after start-up)."""
+        return fast_channels(self.channels)
+
+    def wake(self) -> None:
+        """Ask the running loop to look at the outbox now."""
+        self._wake.set()
+        self._tap_wake.set()
+
+    # ----- passes ----------------------------------------------------------------------------------
+
+    async def run_once(self) -> int:
+        """Claim the chats that have something due and drain them; return how many rows were finished."""
+        async with self._pass:
+            self.last_run_at = self.clock.now()
+            answered = await send_answers(self.db, self.channels, self.fast, self.clock)
+            lanes = await self._claim(self.batch)
+            counts = await asyncio.gather(*(self._drain(lane) for lane in lanes))
+            return answered + sum(counts)
+
+    async def run_forever(self, interval: float = 1.0, max_lanes: int = 200) -> None:
+        """Claim chats when woken and at least every `interval` seconds; each chat drains as a task."""
+        answering = answer_forever(
+            self.db, self.channels, self.fast, self.clock, lambda: self._sleep(interval, self._tap_wake)
+        )
+        taps = asyncio.create_task(answering, name="outbox:answers")
+        try:
+            while True:
+                self.last_run_at = self.clock.now()
+                try:
+                    await self._claim_and_spawn(max_lanes - len(self._active))
+                    await self._renew_leases()
+                except Exception:
+                    log.exception("outbox pass failed")
+                await self._sleep(interval)
+        finally:
+            tasks = [taps, *(task for _, task in self._active.values())]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _claim_and_spawn(self, free: int) -> None:
+        """Claim up to `free` chats and start draining them: a few first, so that the first messages of a big
+        fan-out are on their way while the rest are claimed (claiming 200 new chats takes a tenth of a
+        second), then the rest in one go."""
+        want = min(free, FIRST_CLAIM)
+        while want > 0:
+            claimed = await self._claim(want)
+            for lane in claimed:
+                self._spawn(lane)
+            free -= len(claimed)
+            if len(claimed) < want:
+                return
+            want = free
+
+    async def _sleep(self, interval: float, event: asyncio.Event | None = None) -> None:
+        """Until woken or `interval` passes. Not asyncio.wait_for: on Python 3.11 it can swallow a
+        cancellation that arrives as the event is set, and the loop would never stop."""
+        event = event or self._wake
+        waiter = asyncio.ensure_future(event.wait())
+        try:
+            await asyncio.wait({waiter}, timeout=interval)
+        finally:
+            waiter.cancel()
+        event.clear()
+
+    def _spawn(self, lane: Lane) -> None:
+        task = asyncio.create_task(self._drain(lane), name=f"outbox:{lane.channel}:{lane.chat_id}")
+        self._active[lane.key] = (lane, task)
+
+        def done(finished: asyncio.Task[int]) -> None:
+            # The lane was released in the database before the task ended; it may already run again.
+            if self._active.get(lane.key, (None, None))[1] is finished:
+                del self._active[lane.key]
+
+        task.add_done_callback(done)
+
+    # ----- lanes -----------------------------------------------------------------------------------
+
+    async def _claim(self, limit: int) -> list[Lane]:
+        """Take the lanes of chats whose oldest pending row is due, skipping held and paused ones."""
+        channels = list(self.channels)
+        if not channels or limit <= 0:
+            return []
+        now, wall = self.clock.now(), self.wall()
+        until = wall + timedelta(seconds=self.lease)
+        async with self.db.transaction() as session:
+            keys = await lanes.heads(session, channels, self.fast, now, wall, limit)
+            if not keys:
+                return []
+            claimed = await lanes.take(session, keys, self.owner, wall, until, limit)
+            missing = sorted(set(keys) - {lane.key for lane in claimed}) if len(claimed) < limit else []
+            if missing:
+                # Chats never sent to before have no lane row yet (one another worker is claiming right now
+                # is skipped again by the second try).
+                await lanes.create(session, missing)
+                claimed += await lanes.take(session, missing, self.owner, wall, until, limit - len(claimed))
+            if claimed:
+                await lanes.prefetch(session, claimed, self.fast)
+        return claimed
+
+    def _holds(self, lane: Lane) -> bool:
+        """True while our lease is safely ahead of the clock (a margin for other workers' clocks)."""
+        margin = min(5.0, self.lease / 4)
+        return self.wall() + timedelta(seconds=margin) < lane.lease_until
+
+    async def _extend(self, lane: Lane) -> bool:
+        """Push our lease forward when half of it is used; False when another worker has the lane."""
+        remaining = (lane.lease_until - self.wall()).total_seconds()
+        if remaining > self.lease / 2:
+            return True
+        until = self.wall() + timedelta(seconds=self.lease)
+        async with self.db.transaction() as session:
+            still_ours = await lanes.extend(session, lane, self.owner, until)
+        if not still_ours:
+            log.warning("lost the lease of %s:%s", lane.channel, lane.chat_id)
+            return False
+        lane.lease_until = until
+        return True
+
+    async def _renew_leases(self) -> None:
+        """Keep the leases of lanes still draining (a long rate-limited wait, a slow upload)."""
+        wall = self.wall()
+        due = [
+            lane
+            for lane, _ in self._active.values()
+            if (lane.lease_until - wall).total_seconds() < self.lease / 2
+        ]
+        if not due:
+            return
+        until = wall + timedelta(seconds=self.lease)
+        async with self.db.transaction() as session:
+            await lanes.renew(session, due, self.owner, until)
+        for lane in due:
+            lane.lease_until = until
+
+    async def _release(self, lane: Lane) -> None:
+        try:
+            async with self.db.transaction() as session:
+                await lanes.release(session, lane, self.owner)
+        except Exception:  # the lease simply runs out
+            log.warning("could not release lane %s:%s", lane.channel, lane.chat_id, exc_info=True)
+
+    # ----- one chat --------------------------------------------------------------------------------
+
+    async def _drain(self, lane: Lane) -> int:
+        """Deliver one chat's due rows in order, stopping at the first one that must wait."""
+        finished = 0
+        released = False
+        # The last row of a batch, sent but not yet recorded: recorded in the same transaction that reads the
+        # chat's next rows (or releases the lane), which saves a transaction per batch.
+        unrecorded: list[tuple[OutboxMessage, str | None]] = []
+        try:
+            while await self._extend(lane):
+                rows, lane.rows = lane.rows or await self._pending_or_release(lane, unrecorded), []
+                unrecorded = []
+                if not rows:
+                    released = True
+                    break
+                for i, row in enumerate(rows):
+                    if row.next_attempt_at > self.clock.now() or not await self._extend(lane):
+                        return finished
+                    last = i == len(rows) - 1
+                    outcome = await self._deliver(row, lane, unrecorded if last else None)
+                    if outcome not in ("sent", "skipped", "failed"):
+                        return finished
+                    finished += 1
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("draining %s:%s failed", lane.channel, lane.chat_id)
+        finally:
+            if unrecorded:
+                try:
+                    await self._record_sent(unrecorded)
+                except Exception:  # left pending: sent again once the lane is free, the known duplicate case
+                    log.exception("recording sent rows of %s:%s failed", lane.channel, lane.chat_id)
+            if not released:
+                await self._release(lane)
+        return finished
+
+    async def _record_sent(self, sent: list[tuple[OutboxMessage, str | None]]) -> None:
+        async with self.db.transaction() as session:
+            for row, message_id in sent:
+                await self.outcomes.finish(row, "sent", message_id=message_id, session=session)
+
+    async def _pending_or_release(
+        self, lane: Lane, sent: list[tuple[OutboxMessage, str | None]], limit: int = PREFETCH
+    ) -> list[OutboxMessage]:
+        """Record rows just `sent`; then the chat's oldest pending rows if the first is due, else the lane is
+        released (one transaction).
+
+        While we hold the lane nobody else sends or changes these rows.
+        """
+        async with self.db.transaction() as session:
+            # Mostly the chat has nothing more: the lane is released on that condition, one statement; on
+            # PostgreSQL the same statement records the last row sent.
+            if len(sent) == 1 and session.get_bind().dialect.name == "postgresql":
+                row, message_id = sent[0]
+                params = self.outcomes.finish_params(row, "sent", message_id)
+                recorded, released = await lanes.finish_and_release_if_idle(
+                    session, lane, self.owner, self.fast, params
+                )
+                if not recorded:
+                    sent_twice(row)
+            else:
+                for row, message_id in sent:
+                    await self.outcomes.finish(row, "sent", message_id=message_id, session=session)
+                released = await lanes.release_if_idle(session, lane, self.owner, self.fast)
+            if released:
+                return []
+            rows = await lanes.pending(session, lane, self.fast, limit)
+            if rows and rows[0].next_attempt_at <= self.clock.now():
+                return rows
+            await lanes.release(session, lane, self.owner)
+            return []
+
+    async def _deliver(
+        self, row: OutboxMessage, lane: Lane, unrecorded: list[tuple[OutboxMessage, str | None]] | None = None
+    ) -> str:
+        """Deliver one row; returns sent, skipped, failed (given up), retry, paused or lost (the lease).
+
+        A sent row is recorded at once, or appended to `unrecorded` for the caller to record."""
+        message = Outbound.from_row(row.channel, row.chat_id, row.payload, row.ref, row.edit_ref)
+        target: str | None = None
+        if row.edit_ref:
+            target = lane.targets.get(row.edit_ref)
+            if target is None:
+                async with self.db.transaction() as session:
+                    target = await Outbox(session).delivered_id(row.channel, row.chat_id, row.edit_ref)
+            if target is None:
+                await self.outcomes.finish(row, "skipped", error="nothing to edit")
+                return "skipped"
+        limits = self.limits.get(row.channel)
+        if limits is not None and limits.active and row.kind != "answer":
+            at = await self.reservations.reserve(lane, limits, limits.cost(message))
+            if at is None:
+                return "lost"
+            wait = seconds_until(at, self.wall())
+            if wait > 0:
+                await asyncio.sleep(wait)
+        if not self._holds(lane):
+            return "lost"
+        started = time.monotonic()
+        try:
+            message_id = await self.channels[row.channel].deliver(message, target)
+        except DeliveryError as exc:
+            return await self.outcomes.failed(row, lane, exc)
+        except Exception as exc:
+            log.exception("delivery of outbox row %s crashed", row.id)
+            return await self.outcomes.failed(row, lane, DeliveryError(type(exc).__name__))
+        finally:
+            metrics.DELIVERY_SECONDS.labels(row.channel).observe(time.monotonic() - started)
+        if row.ref and message_id:
+            lane.targets[row.ref] = message_id
+        self.outcomes.worked(row.channel)
+        if unrecorded is None:
+            await self.outcomes.finish(row, "sent", message_id=message_id)
+        else:
+            unrecorded.append((row, message_id))
+        metrics.SENT.labels(row.channel, row.kind).inc()
+        return "sent"
+
+    async def pending_count(self) -> int:
+        """Rows not yet finished (for tests and health checks)."""
+        async with self.db.transaction() as session:
+            stmt = select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "pending")
+            return int((await session.execute(stmt)).scalar_one())
+
+    async def channel_state(self, channel: str) -> RateLimit:
+        """The channel's shared limiter row (for tests)."""
+        async with self.db.transaction() as session:
+            return await channel_row(session, channel, lock=False)

@@ -1,0 +1,132 @@
+"""Neutral Outbound -> Telegram Bot API calls, with Telegram's errors mapped for the sender."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import httpx
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputMediaPhoto,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+
+from bot.outbox.channel import DeliveryError
+from handlers.messages import Outbound, ReplyKeyboard
+from storage.media import MediaStore
+
+TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
+Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def markup(message: Outbound) -> Markup | None:
+    """The keyboard for a message: inline choices, or a contact/location/remove reply keyboard."""
+    if message.choices:
+        return InlineKeyboardMarkup(
+            [
+                [InlineKeyboardButton(c.label[:64], callback_data=c.data) for c in row]
+                for row in message.choices
+            ]
+        )
+    if message.reply_keyboard == ReplyKeyboard.CONTACT:
+        button = KeyboardButton(message.keyboard_label or "📱", request_contact=True)
+        return ReplyKeyboardMarkup([[button]], resize_keyboard=True, one_time_keyboard=True)
+    if message.reply_keyboard == ReplyKeyboard.LOCATION:
+        button = KeyboardButton(message.keyboard_label or "📍", request_location=True)
+        return ReplyKeyboardMarkup([[button]], resize_keyboard=True, one_time_keyboard=True)
+    if message.reply_keyboard == ReplyKeyboard.REMOVE:
+        return ReplyKeyboardRemove()
+    return None
+
+
+def _seconds(value: int | float | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class TelegramDelivery:
+    """Delivers outbox rows through python-telegram-bot's Bot."""
+
+    ephemeral_answers = True  # answerCallbackQuery: no chat message, so no place in the chat's order
+
+    def __init__(self, bot: Bot, media: MediaStore, in_flight: int = 8) -> None:
+        self.bot = bot
+        self.media = media
+        # At most this many calls in flight: httpcore scans every queued request against every pooled
+        # connection whenever one is handed out or given back, so a queue of hundreds inside its pool cost
+        # more CPU than the calls themselves. Waiting here costs nothing.
+        self._gate = asyncio.Semaphore(in_flight)
+
+    async def deliver(self, message: Outbound, edit_target: str | None) -> str | None:
+        """Send, edit or answer; map Telegram's errors to retry or give up."""
+        try:
+            async with self._gate:
+                return await self._call(message, edit_target)
+        except RetryAfter as exc:
+            raise DeliveryError(str(exc), retry_after=_seconds(exc.retry_after)) from exc
+        except Forbidden as exc:
+            raise DeliveryError(f"forbidden: {exc.message}", permanent=True) from exc
+        except InvalidToken as exc:
+            raise DeliveryError("invalid token", permanent=False) from exc
+        except BadRequest as exc:
+            if "not modified" in exc.message.lower():
+                return edit_target
+            raise DeliveryError(f"bad request: {exc.message}", permanent=True) from exc
+        except ChatMigrated as exc:
+            raise DeliveryError(f"group moved to {exc.new_chat_id}", permanent=True) from exc
+        except TimedOut as exc:
+            raise DeliveryError(f"timed out: {exc}", outage=True) from exc
+        except NetworkError as exc:
+            # No answer at all (refused, reset, DNS) is an outage; an HTTP 5xx answer is this message's retry.
+            unreachable = isinstance(exc.__cause__, httpx.TransportError)
+            raise DeliveryError(f"{type(exc).__name__}: {exc}", outage=unreachable) from exc
+        except TelegramError as exc:
+            raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
+
+    async def _call(self, message: Outbound, edit_target: str | None) -> str | None:
+        chat_id = int(message.chat_id)
+        if message.kind == "answer":
+            await self.bot.answer_callback_query(message.callback_id, text=_cut(message.text, 200) or None)
+            return None
+        reply_markup = markup(message)
+        if message.kind == "edit" and edit_target is not None:
+            inline = reply_markup if isinstance(reply_markup, InlineKeyboardMarkup) else None
+            await self.bot.edit_message_text(
+                _cut(message.text, TEXT_LIMIT),
+                chat_id=chat_id,
+                message_id=int(edit_target),
+                reply_markup=inline,
+            )
+            return edit_target
+        if len(message.photos) == 1 and len(message.text) <= CAPTION_LIMIT:
+            data = await asyncio.to_thread(self.media.read, message.photos[0])
+            sent = await self.bot.send_photo(
+                chat_id, data, caption=message.text or None, reply_markup=reply_markup
+            )
+            return str(sent.message_id)
+        if message.photos:
+            media = [
+                InputMediaPhoto(await asyncio.to_thread(self.media.read, sha)) for sha in message.photos[:10]
+            ]
+            await self.bot.send_media_group(chat_id, media)
+        sent = await self.bot.send_message(chat_id, _cut(message.text, TEXT_LIMIT), reply_markup=reply_markup)
+        return str(sent.message_id)

@@ -1,0 +1,64 @@
+"""One APScheduler interval job sweeps the timer rows; nothing an SLA needs lives only in memory.
+
+Every worker runs the sweep; a due timer is claimed with FOR UPDATE SKIP LOCKED and marked fired in the
+transaction that acts on it (dispatch/timers.claim_due), so each fires once across workers.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.outbox.sender import OutboxSender
+from handlers.context import Services
+from handlers.timer_sweep import sweep_all
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+class TimerLoop:
+    """Runs the sweep every `interval` seconds and wakes the sender when something fired."""
+
+    def __init__(self, db: Database, services: Services, sender: OutboxSender, interval: float = 1.0) -> None:
+        self.db = db
+        self.services = services
+        self.sender = sender
+        self.interval = interval
+        self.last_run_at: datetime | None = None
+        self.scheduler = AsyncIOScheduler()
+
+    async def tick(self) -> int:
+        """One sweep (also what tests call)."""
+        self.last_run_at = self.services.clock.now()
+        try:
+            fired = await sweep_all(self.db, self.services)
+        except Exception:
+            log.exception("timer sweep failed")
+            return 0
+        if fired:
+            from bot.ops import metrics
+
+            metrics.TIMERS_FIRED.inc(fired)
+            self.sender.wake()
+        return fired
+
+    def start(self) -> None:
+        """Schedule the sweep; due timers left over from downtime fire on the first tick."""
+        self.scheduler.add_job(
+            self.tick,
+            "interval",
+            seconds=self.interval,
+            max_instances=1,
+            coalesce=True,
+            next_run_time=datetime.now(self.scheduler.timezone),
+            id="timer-sweep",
+        )
+        self.scheduler.start()
+
+    def stop(self) -> None:
+        """Stop scheduling."""
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)

@@ -1,0 +1,325 @@
+"""Neutral Outbound -> WeChat: customer-service or template messages (residents); WeChat's errors mapped for
+the outbox sender. WeCom's cards and the group robot are in bot/wechat/wecom_delivery.py.
+
+The outbox row records what went out in its channel message id: `cs:<n>` a customer-service message,
+`tpl:<msgid>` a template message, `card:<id>` a WeCom template card, `msg:<msgid>` a WeCom message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.outbox.channel import DeliveryError
+from bot.wechat.chats import ChatStore, menu_item_id
+from bot.wechat.client import Api, ApiError, CallFailure, TransportError, errcode
+from dispatch.clock import Clock
+from handlers.i18n import Translator
+from handlers.messages import Choice, Outbound, ReplyKeyboard
+from storage.db import Database
+from storage.media import MediaStore
+from storage.repositories import People
+
+log = logging.getLogger(__name__)
+OA = "wechat"
+WECOM = "wecom"
+ROBOT = "wecom-robot"
+
+WINDOW = timedelta(hours=48)  # customer-service messages only this long after the user's last message
+WINDOW_MARGIN = timedelta(minutes=2)
+TEXT_LIMIT = 1800  # characters per text message (WeChat's limit is 2048 bytes of content)
+MENU_MAX = 10  # msgmenu items
+CARD_BUTTONS = 6  # WeCom button_interaction cards
+OUT_OF_WINDOW = 45015
+# Codes meaning the whole app must wait (the sender pauses the channel): daily and per-minute API quotas,
+# WeCom's concurrency limit. Per-person limits (45047: too many customer-service messages since the user's
+# last message) are ordinary retries that hold back only that chat.
+RETRY_AFTER = {45009: 1800.0, 45011: 60.0, 45033: 10.0}
+CS_QUOTA = 45047
+# Codes meaning this person can't be messaged: not a follower any more, unknown id, blocked us.
+GONE = frozenset({40003, 43004, 43019, 43101, 60111, 81013, 82001})
+# Codes meaning our request or configuration is wrong: retrying won't help.
+PERMANENT = frozenset({40008, 40037, 41028, 41030, 44002, 45002, 47001, 48001, 40058, 40056})
+MENU_UNAVAILABLE = frozenset({40008, 48001, 47001, 45002})
+TICKET = re.compile(r"\b[A-Z][A-Z0-9]{0,9}-\d{8}-\d{3,}\b")
+FIELD_LIMITS = (
+    ("character_string", 32),
+    ("thing", 20),
+    ("phrase", 5),
+    ("name", 10),
+    ("car_number", 8),
+    ("phone_number", 17),
+    ("number", 32),
+    ("letter", 32),
+    ("amount", 32),
+)
+
+
+def cut(text: str, limit: int) -> str:
+    """At most `limit` characters, with an ellipsis when shortened."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def chunks(text: str, limit: int = TEXT_LIMIT) -> list[str]:
+    """Text split at line ends into messages WeChat accepts."""
+    out: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            if current:
+                out.append(current)
+                current = ""
+            out.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            out.append(current)
+            candidate = line
+        current = candidate
+    if current or not out:
+        out.append(current)
+    return out
+
+
+def flat(message: Outbound) -> list[Choice]:
+    """The message's choices in reading order."""
+    return [choice for row in message.choices for choice in row]
+
+
+def keyboard_hint(message: Outbound, t: Translator) -> str:
+    """What stands in for Telegram's send-location keyboard (the phone question already says to type)."""
+    if message.reply_keyboard == ReplyKeyboard.LOCATION:
+        return t("To send a location pin, tap ＋ and choose Location.")
+    return ""
+
+
+def numbered(text: str, choices: list[Choice], t: Translator) -> str:
+    """Choices as numbered lines under the text, to be answered by number (or by the label)."""
+    if not choices:
+        return text
+    lines = [f"{i}. {choice.label}" for i, choice in enumerate(choices, 1)]
+    return "\n".join([text, "", *lines, t("Reply with the number of your choice.")]).strip()
+
+
+def template_data(spec: str, text: str, hint: str, when: str) -> dict[str, dict[str, str]]:
+    """Template message fields from WECHAT_TEMPLATE_FIELDS, e.g. `first=title,keyword1=number,remark=hint`.
+
+    Parts: title (first line), body (the other lines), text (all), number (the ticket number), time, hint;
+    anything else is taken literally. Values are cut to WeChat's limits for the newer field types (thing 20,
+    character_string 32 ...), else to 200 characters.
+    """
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    title = lines[0] if lines else ""
+    match = TICKET.search(text)
+    parts = {
+        "title": title,
+        "body": " ".join(lines[1:]) or title,
+        "text": " ".join(lines),
+        "number": match.group(0) if match else "—",
+        "time": when,
+        "hint": hint,
+    }
+    data: dict[str, dict[str, str]] = {}
+    for pair in spec.split(","):
+        field, _, part = pair.partition("=")
+        field, part = field.strip(), part.strip()
+        if not field:
+            continue
+        value = parts.get(part, part)
+        limit = next((n for prefix, n in FIELD_LIMITS if field.startswith(prefix)), 200)
+        data[field] = {"value": cut(value, limit) or "—"}
+    return data
+
+
+@dataclass
+class Reader:
+    """Who reads a chat: their language and when they last wrote to us."""
+
+    language: str
+    last_seen_at: datetime | None
+
+
+class BaseDelivery:
+    """What delivery through the Official Account and through WeCom share: readers, chats, photo uploads."""
+
+    channel = ""
+
+    def __init__(
+        self, db: Database, clock: Clock, media: MediaStore, chats: ChatStore, language: str
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.media = media
+        self.chats = chats
+        self.default_language = language
+
+    async def reader(self, chat_id: str) -> Reader:
+        """The reader's language and last message (private chats: the chat id is the user id)."""
+        async with self.db.transaction() as session:
+            return await self._reader(session, chat_id)
+
+    async def _reader(self, session: AsyncSession, chat_id: str) -> Reader:
+        found = await People(session).by_identity(self.channel, chat_id)
+        if found is None:
+            return Reader(self.default_language, None)
+        person, identity = found
+        return Reader(person.language or self.default_language, identity.last_seen_at)
+
+    async def _upload(self, api: Api, sha: str) -> str | None:
+        """Upload a stored photo as temporary media; its media id (None when it is not in the store)."""
+        try:
+            data = await asyncio.to_thread(self.media.read, sha)
+        except (OSError, ValueError):
+            log.warning("%s: photo %s is not in the media store", self.channel, sha)
+            return None
+        name = "photo.png" if data[:4] == b"\x89PNG" else "photo.jpg"
+        mime = "image/png" if name.endswith("png") else "image/jpeg"
+        result = await api.call(lambda c: c.media.upload("image", (name, data, mime)))
+        return str(result["media_id"])
+
+
+def api_failure(exc: BaseException, what: str) -> DeliveryError:
+    """WeChat's answer (or the lack of one) as a DeliveryError the sender understands.
+
+    Permanent: the person can't be messaged (unfollowed, unknown) or our request is wrong; the sender gives
+    up and, for an important message, tells the ticket's supervisors. Transport failures are outages.
+    """
+    if isinstance(exc, TransportError):
+        return DeliveryError(f"{what}: {type(exc).__name__}", outage=True)
+    code = errcode(exc)
+    text = f"{what}: {code} {getattr(exc, 'errmsg', '') or type(exc).__name__}"
+    if code in RETRY_AFTER:
+        return DeliveryError(text, retry_after=RETRY_AFTER[code])
+    return DeliveryError(text, permanent=code in PERMANENT or code in GONE)
+
+
+class OfficialAccountDelivery(BaseDelivery):
+    """Residents (and anyone else who talks to us through the Official Account)."""
+
+    channel = OA
+
+    def __init__(
+        self,
+        api: Api,
+        db: Database,
+        clock: Clock,
+        media: MediaStore,
+        chats: ChatStore,
+        *,
+        language: str,
+        template_id: str,
+        template_fields: str,
+        msgmenu: bool,
+        timezone: ZoneInfo,
+    ) -> None:
+        super().__init__(db, clock, media, chats, language)
+        self.api = api
+        self.template_id = template_id
+        self.template_fields = template_fields
+        self.msgmenu = msgmenu
+        self.timezone = timezone
+        self.channel_ref: object = None  # the WeChatChannel that owns this delivery
+
+    def in_window(self, reader: Reader) -> bool:
+        """May we still send customer-service messages (48 hours after their last message)?"""
+        if reader.last_seen_at is None:
+            return True  # never wrote through this app as far as we know: let WeChat decide
+        return self.clock.now() - reader.last_seen_at < WINDOW - WINDOW_MARGIN
+
+    async def deliver(self, message: Outbound, edit_target: str | None) -> str | None:
+        """Customer-service message inside the window, template message outside (or when WeChat says so)."""
+        if message.kind == "answer" and not message.text:
+            return None  # WeChat has no tap spinner to stop
+        choices = flat(message)
+        async with self.db.transaction() as session:
+            reader = await self._reader(session, message.chat_id)
+            # The choices are remembered before the message goes out, so that a quick tap finds them.
+            seq = None
+            if self.in_window(reader):
+                data = [c.data for c in choices]
+                seq = await self.chats.remember_in(session, self.channel, message.chat_id, data)
+        t = Translator(reader.language)
+        if seq is not None:
+            try:
+                return await self._customer_service(message, t, seq, choices)
+            except ApiError as exc:
+                if errcode(exc) != OUT_OF_WINDOW:
+                    raise api_failure(exc, "customer-service message") from exc
+                log.info(
+                    "wechat: %s is outside the 48-hour window, trying a template message", message.chat_id
+                )
+            except TransportError as exc:
+                raise api_failure(exc, "customer-service message") from exc
+        if message.kind == "answer":
+            return None  # a tap's short answer is not worth a template message
+        return await self._template(message, t)
+
+    async def _customer_service(
+        self, message: Outbound, t: Translator, seq: int, choices: list[Choice]
+    ) -> str:
+        chat_id = message.chat_id
+        for sha in message.photos[:9]:
+            media_id = await self._upload(self.api, sha)
+            if media_id:
+                await self._image(chat_id, media_id)
+        text = "\n".join(part for part in (message.text, keyboard_hint(message, t)) if part)
+        if (
+            choices
+            and self.msgmenu
+            and len(choices) <= MENU_MAX
+            and await self._menu(message, choices, text, seq, t)
+        ):
+            return f"cs:{seq}"
+        for part in chunks(numbered(text, choices, t)):
+            if part.strip():
+                await self._text(chat_id, part)
+        return f"cs:{seq}"
+
+    async def _image(self, chat_id: str, media_id: str) -> None:
+        await self.api.call(lambda c: c.message.send_image(chat_id, media_id))
+
+    async def _text(self, chat_id: str, text: str) -> None:
+        await self.api.call(lambda c: c.message.send_text(chat_id, text))
+
+    async def _menu(
+        self, message: Outbound, choices: list[Choice], text: str, seq: int, t: Translator
+    ) -> bool:
+        """The choices as a 菜单消息 (tappable lines); False when this account can't send one."""
+        menu = {
+            "head_content": cut(text, TEXT_LIMIT),
+            "list": [
+                {"id": menu_item_id(seq, i), "content": cut(c.label, 60)} for i, c in enumerate(choices)
+            ],
+            "tail_content": t("Tap an option above, or reply with its number."),
+        }
+        try:
+            await self.api.call(lambda c: c.message.send_msg_menu(message.chat_id, menu))
+        except ApiError as exc:
+            if errcode(exc) not in MENU_UNAVAILABLE:
+                raise
+            log.warning("wechat: menu messages unavailable (%s); numbered replies from now on", errcode(exc))
+            self.msgmenu = False
+            return False
+        return True
+
+    async def _template(self, message: Outbound, t: Translator) -> str:
+        chat_id = message.chat_id
+        if not self.template_id:
+            raise DeliveryError("outside the 48-hour window and no WECHAT_TEMPLATE_ID set", permanent=True)
+        when = self.clock.now().astimezone(self.timezone).strftime("%Y-%m-%d %H:%M")
+        hint = t("Send us any message in this chat to see the details and answer.")
+        data = template_data(self.template_fields, message.text, hint, when)
+        try:
+            result = await self.api.call(lambda c: c.message.send_template(chat_id, self.template_id, data))
+        except CallFailure as exc:
+            raise api_failure(exc, "template message") from exc
+        if message.choices:
+            # A template message has no buttons: the question is asked again when they next write.
+            await self.chats.defer(self.channel, chat_id, message.to_payload())
+        return f"tpl:{result.get('msgid', '')}"

@@ -1,0 +1,131 @@
+"""The resident's intake dialog: address, phone, fault, category, photos, time, summary.
+
+```mermaid
+stateDiagram-v2
+    [*] --> address
+    address --> building: another address
+    address --> public_place: public area
+    address --> phone: saved address / location pin
+    building --> unit
+    building --> room: a building with one unit
+    unit --> room
+    unit --> building: back
+    room --> unit: back
+    room --> building: back (one unit)
+    room --> phone
+    public_place --> phone
+    phone --> description
+    description --> tip: a self-check tip fits
+    description --> classify
+    tip --> classify: still need a repair
+    tip --> [*]: that fixed it
+    classify --> category
+    classify --> urgency
+    classify --> photos
+    category --> classify
+    urgency --> classify
+    photos --> window
+    window --> summary
+    summary --> edit
+    edit --> summary: back
+    edit --> technician: name a technician
+    technician --> summary
+    summary --> [*]: confirm (ticket filed) / cancel
+```
+Every step that is finished while editing returns to the summary (`edit` can enter any step in
+`summary.EDITABLE`). A test holds this diagram to `STEPS` and to the steps' own `Goto`s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from handlers.context import Context
+from handlers.intake import address, contact, fault, photos, summary, technician, window
+from handlers.intake.draft import NAME, Goto, Outcome
+from handlers.messages import Kind
+
+__all__ = ["NAME", "STEPS", "Step", "goto", "handle", "prompt", "start"]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of the dialog: its question, and what takes an answer to it."""
+
+    prompt: Callable[[Context], Awaitable[Goto | None]]
+    handle: Callable[[Context, str | None], Awaitable[Outcome]]
+
+
+STEPS: dict[str, Step] = {
+    "address": Step(address.prompt_address, address.handle_address),
+    "building": Step(address.prompt_building, address.handle_building),
+    "unit": Step(address.prompt_unit, address.handle_unit),
+    "room": Step(address.prompt_room, address.handle_room),
+    "public_place": Step(address.prompt_public_place, address.handle_public_place),
+    "phone": Step(contact.prompt_phone, contact.handle_phone),
+    "description": Step(fault.prompt_description, fault.handle_description),
+    "tip": Step(fault.prompt_tip, fault.handle_tip),
+    "classify": Step(fault.prompt_classify, fault.handle_classify),
+    "category": Step(fault.prompt_category, fault.handle_category),
+    "urgency": Step(fault.prompt_urgency, fault.handle_urgency),
+    "photos": Step(photos.prompt_photos, photos.handle_photos),
+    "window": Step(window.prompt_window, window.handle_window),
+    "technician": Step(technician.prompt_technician, technician.handle_technician),
+    "summary": Step(summary.prompt_summary, summary.handle_summary),
+    "edit": Step(summary.prompt_edit, summary.handle_edit),
+}
+
+
+async def start(ctx: Context) -> None:
+    """Begin a new request."""
+    ctx.conv.dialog = NAME
+    ctx.conv.data = {"draft": {}}
+    await goto(ctx, "address")
+
+
+async def goto(ctx: Context, step: str) -> None:
+    """Enter a step and ask its question (or the question of the step it sends us on to)."""
+    while True:
+        ctx.conv.step = step
+        ctx.conv.updated_at = ctx.now
+        moved = await STEPS[step].prompt(ctx)
+        if moved is None:
+            return
+        step = moved.step
+
+
+async def prompt(ctx: Context) -> None:
+    """Ask the current step's question again."""
+    moved = await STEPS[ctx.conv.step or "address"].prompt(ctx)
+    if moved is not None:
+        await goto(ctx, moved.step)
+
+
+async def handle(ctx: Context, value: str | None) -> None:
+    """Take one event in the current step."""
+    step = ctx.conv.step or "address"
+    ctx.conv.updated_at = ctx.now
+    outcome = await STEPS[step].handle(ctx, value)
+    if isinstance(outcome, Goto):
+        await goto(ctx, outcome.step)
+    elif not outcome:
+        await _not_understood(ctx, step)
+
+
+async def _not_understood(ctx: Context, step: str) -> None:
+    t = ctx.t
+    kind = ctx.inbound.kind
+    if kind == Kind.STICKER:
+        ctx.reply(t("Stickers can't be used here."))
+    elif kind == Kind.DOCUMENT:
+        ctx.reply(t("Please send pictures as a photo, not as a file."))
+    elif kind == Kind.PHOTO and step != "photos":
+        ctx.reply(t("Thanks for the photo. You can send photos a little later, in the photo step."))
+    elif kind == Kind.VOICE:
+        ctx.reply(t("I can't take a voice message at this step."))
+    elif kind == Kind.LOCATION:
+        ctx.reply(t("A location pin doesn't fit this step."))
+    elif ctx.conv.data.get("choices"):
+        ctx.reply(t("Please choose one of the buttons below."))
+    await prompt(ctx)

@@ -1,0 +1,63 @@
+"""Group chats: binding the technicians' and supervisors' groups, and the staff commands that work there."""
+
+from __future__ import annotations
+
+from dispatch import staff
+from handlers.buttons import ChoiceTap, decode
+from handlers.context import Context, resolve_choice
+from handlers.office.access import overseer
+from handlers.office.assign import CONFIRM, assign_command, confirm_step, reassign_command
+from handlers.office.lists import queue_command
+
+
+async def bind_group_command(ctx: Context) -> None:
+    """/bindgroup technicians|supervisors, sent in the group by a supervisor."""
+    if ctx.inbound.is_private:
+        ctx.reply(ctx.t("Send this command in the group you want to bind."))
+        return
+    if not overseer(ctx):
+        return
+    purpose = ctx.inbound.args.strip().lower()
+    if purpose not in ("technicians", "supervisors"):
+        ctx.reply(ctx.t("Please write /bindgroup technicians or /bindgroup supervisors."))
+        return
+    community = ctx.services.site.community(ctx.person.community or "") or ctx.community
+    await staff.bind_group(
+        ctx.session,
+        community.code,
+        ctx.inbound.identity.channel,
+        purpose,
+        ctx.inbound.chat_id,
+        by=ctx.person.id,
+        now=ctx.now,
+    )
+    text = (
+        ctx.t("This group now receives job offers.")
+        if purpose == "technicians"
+        else ctx.t("This group now receives escalations.")
+    )
+    ctx.reply(text)
+
+
+async def group_commands(ctx: Context) -> bool:
+    """Staff commands that make sense inside a group chat (True when one of them took the event)."""
+    if ctx.inbound.command == "bindgroup":
+        await bind_group_command(ctx)
+        return True
+    command = GROUP_COMMANDS.get(ctx.inbound.command)
+    if command is not None and ctx.person.role in (staff.Role.SUPERVISOR, staff.Role.MANAGER):
+        await command(ctx)
+        return True
+    if (
+        ctx.inbound.kind == "button"
+        and ctx.conv.dialog == CONFIRM
+        and isinstance(decode(ctx.inbound.button), ChoiceTap)
+    ):
+        value, problem = resolve_choice(ctx.conv, ctx.inbound)
+        if not problem:
+            await confirm_step(ctx, value)
+            return True
+    return False
+
+
+GROUP_COMMANDS = {"assign": assign_command, "reassign": reassign_command, "queue": queue_command}

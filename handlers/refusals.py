@@ -1,0 +1,38 @@
+"""Telling someone, in their language, why the domain refused a step (a JobRefused and its reason)."""
+
+from __future__ import annotations
+
+from dispatch.repair.rules import JobRefused
+from handlers.context import Context
+from handlers.i18n import N_
+from handlers.labels import status_name
+
+REFUSALS = {
+    "not_holder": N_("This job is no longer yours."),
+    "status": N_("That step isn't possible now (the job is {status})."),
+    "past": N_("That time has already passed. Please pick a later one."),
+    "too_many_moves": N_("The appointment has already been moved {n} times. Please ask the supervisor."),
+    "wrong_code": N_("That code is not right. {left} tries left."),
+    "code_locked": N_(
+        "Too many wrong codes; the supervisor has been told. Ask the resident to tap "
+        "“The technician is here” in their chat."
+    ),
+    "quote_format": N_(
+        "I couldn't read the line “{line}”. Write one item per line: name and amount, "
+        "for example 换水龙头 80."
+    ),
+    "quote_amount": N_("The amount in “{line}” is not plausible: each must be above 0 and at most ¥50,000."),
+    "quote_pending": N_("The resident hasn't answered the last quote yet."),
+    "photos": N_("Please send at least {n} photo(s) of the finished work."),
+    "numbers": N_("Those numbers don't look right; please check them."),
+    "eta": N_("Please choose an arrival time."),
+    "reason": N_("Please choose a reason."),
+}
+
+
+def refuse(ctx: Context, exc: JobRefused) -> None:
+    """Tell the technician why a step was refused, in their language."""
+    values = dict(exc.values)
+    if "status" in values:
+        values["status"] = status_name(str(values["status"]), ctx.t)
+    ctx.reply(ctx.t(REFUSALS.get(exc.reason, N_("That step isn't possible now.")), **values))

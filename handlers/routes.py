@@ -1,0 +1,157 @@
+"""The routing table: every command, button, dialog, group handler and notice template, in one place.
+
+Nothing registers itself: a new command, button kind, dialog or notice is added here, next to its neighbours,
+and a test checks that every notice kind the domain emits has a template in both languages and every button
+kind has exactly one handler. `build_routes()` makes the table; the router and the timer sweep take it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.buttons import AssignTap, FollowUpTap, JobTap, OfferTap, ResidentTap, Tap
+from handlers.context import Context, Services
+from handlers.intake import entry
+from handlers.intake import flow as intake
+from handlers.messages import Inbound, Outbound
+from handlers.office import assign, followups, groups, lists, tickets
+from handlers.resident import attach, commands, menu, ticket
+from handlers.technician import card, duty, my_jobs, offers
+from handlers.templates import assignment, closing, escalation, job_card, quotes, visit
+from handlers.templates import offers as offer_notices
+from handlers.templates.view import Template
+
+Command = Callable[[Context], Awaitable[None]]
+# A dialog's step: the event and the value of the button tapped (or label typed) for its last question.
+Dialog = Callable[[Context, "str | None"], Awaitable[None]]
+# In a group chat: True when the handler took the event.
+GroupHandler = Callable[[Context], Awaitable[bool]]
+# A tap answered from one read, before the event's person and conversation rows; None takes the whole path.
+QuickTap = Callable[[AsyncSession, Inbound, Any, Services], Awaitable["list[Outbound] | None"]]
+
+
+@dataclass(frozen=True)
+class ButtonRoute:
+    """What a button kind is handled by (the tap, decoded and typed, is passed on)."""
+
+    handle: Callable[[Context, Any], Awaitable[None]]
+    quick: QuickTap | None = None
+
+
+@dataclass(frozen=True)
+class Routes:
+    """The whole table."""
+
+    # Commands in a private chat, by name without the slash.
+    commands: Mapping[str, Command]
+    # `/start PAYLOAD` from a deep link, by the payload's first part (before "_").
+    deep_links: Mapping[str, Command]
+    buttons: Mapping[type[Tap], ButtonRoute]
+    # The dialog a conversation is in, by `Conversation.dialog`.
+    dialogs: Mapping[str, Dialog]
+    # Tried in order for every event in a group chat.
+    group_handlers: tuple[GroupHandler, ...]
+    # A notice's kind -> its template.
+    templates: Mapping[str, Template]
+
+
+def build_routes() -> Routes:
+    """The table for the whole bot."""
+    return Routes(
+        commands={
+            # everyone
+            "start": commands.start_command,
+            "repair": commands.repair_command,
+            "cancel": commands.cancel_command,
+            "help": commands.help_command,
+            "mytickets": commands.mytickets_command,
+            "language": commands.language_command,
+            # residents
+            "status": ticket.status_command,
+            # technicians
+            "jobs": my_jobs.jobs_command,
+            "onduty": duty.on_duty,
+            "offduty": duty.off_duty,
+            "bind": duty.bind,
+            # supervisors and managers
+            "assign": assign.assign_command,
+            "reassign": assign.reassign_command,
+            "queue": lists.queue_command,
+            "overdue": lists.overdue_command,
+            "bindgroup": groups.bind_group_command,
+            # every member of the office
+            "ticket": tickets.ticket_command,
+            "reopen": tickets.reopen_command,
+            "followups": followups.followups_command,
+        },
+        deep_links={"inv": duty.bind},
+        buttons={
+            OfferTap: ButtonRoute(offers.offer_button, quick=offers.quick_offer_tap),
+            JobTap: ButtonRoute(card.job_button),
+            ResidentTap: ButtonRoute(ticket.resident_button),
+            AssignTap: ButtonRoute(assign.assign_button),
+            FollowUpTap: ButtonRoute(followups.followup_button),
+        },
+        dialogs={
+            intake.NAME: intake.handle,
+            entry.RESUME: entry.resume_dialog,
+            menu.MENU: menu.menu_dialog,
+            attach.ATTACH: attach.attach_step,
+            ticket.DIALOG: ticket.ticket_dialog,
+            card.DIALOG: card.job_dialog,
+            assign.CONFIRM: assign.confirm_step,
+            followups.DIALOG: followups.followup_dialog,
+        },
+        group_handlers=(groups.group_commands,),
+        templates={
+            # offers and who holds the job
+            "offer": offer_notices.offer,
+            "offer_closed": offer_notices.offer_closed,
+            "offer_declined": offer_notices.offer_declined,
+            "job_details": assignment.job_details,
+            "job_card": job_card.job_card,
+            "assigned": assignment.assigned,
+            "reassigned": assignment.reassigned,
+            "job_removed": assignment.job_removed,
+            "handed_back": assignment.handed_back,
+            "handed_back_supervisor": assignment.handed_back_supervisor,
+            "queued": assignment.queued,
+            "queue_supervisor": assignment.queue_supervisor,
+            # timers: escalation and chases
+            "escalate_supervisor": escalation.escalate_supervisor,
+            "escalate_manager": escalation.escalate_manager,
+            "chase_contact": escalation.chase_contact,
+            "chase_arrival": escalation.chase_arrival,
+            "late_resident": escalation.late_resident,
+            "chase_stall": escalation.chase_stall,
+            "unfinished_today": escalation.unfinished_today,
+            "hold_over_technician": escalation.hold_over_technician,
+            "chase_hold": escalation.chase_hold,
+            # the visit
+            "appointment_set": visit.appointment_set,
+            "appointment_moved": visit.appointment_moved,
+            "on_the_way": visit.on_the_way,
+            "arrived": visit.arrived,
+            "code_help": visit.code_help,
+            "code_locked": visit.code_locked,
+            "on_hold": visit.on_hold,
+            "resumed": visit.resumed,
+            "resident_note": visit.resident_note,
+            # paid work
+            "quote": quotes.quote,
+            "quote_decided": quotes.quote_decided,
+            # closing the loop
+            "completed": closing.completed,
+            "confirm_reminder": closing.confirm_reminder,
+            "rework_resident": closing.rework_resident,
+            "rework_technician": closing.rework_technician,
+            "rework_supervisor": closing.rework_supervisor,
+            "followup_task": closing.followup_task,
+            "cancelled_technician": closing.cancelled_technician,
+            "offer_cancelled": closing.offer_cancelled,
+        },
+    )
