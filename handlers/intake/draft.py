@@ -1,30 +1,20 @@
-"""The request being collected, kept in the conversation row, and how a step says where to go next.
+"""The request being collected, kept in the conversation row, and where a finished main step leads.
 
-A step's handler takes one event and answers with an `Outcome`: False when the event did not fit the step
-(the flow explains and asks again), True when it was taken and the step goes on, or a `Goto` naming the step
-to enter. A prompt asks its question, or answers with a `Goto` when its step does not apply (no unit to
-choose, no tip that fits). Steps never call each other's modules: only `flow` knows them all.
+Steps answer with `Goto` / `Outcome` (handlers/dialog.py); `Goto` and `Outcome` are named here too so the
+steps import what they use from one place.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from handlers.context import Context
+from handlers.dialog import Goto, Outcome
+
+__all__ = ["MAIN_STEPS", "NAME", "Goto", "Outcome", "draft", "next_after", "save"]
 
 NAME = "intake"
 MAIN_STEPS = ("address", "phone", "description", "classify", "photos", "window", "summary")
-
-
-@dataclass(frozen=True)
-class Goto:
-    """Enter this step next and ask its question."""
-
-    step: str
-
-
-Outcome = bool | Goto
 
 
 def draft(ctx: Context) -> dict[str, Any]:

@@ -38,24 +38,13 @@ Every step that is finished while editing returns to the summary (`edit` can ent
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-
 from handlers.context import Context
+from handlers.dialog import Step, StepDialog
 from handlers.intake import address, contact, fault, photos, summary, technician, window
-from handlers.intake.draft import NAME, Goto, Outcome
+from handlers.intake.draft import NAME
 from handlers.messages import Kind
 
-__all__ = ["NAME", "STEPS", "Step", "goto", "handle", "prompt", "start"]
-
-
-@dataclass(frozen=True)
-class Step:
-    """One step of the dialog: its question, and what takes an answer to it."""
-
-    prompt: Callable[[Context], Awaitable[Goto | None]]
-    handle: Callable[[Context, str | None], Awaitable[Outcome]]
-
+__all__ = ["DIALOG", "NAME", "STEPS", "goto", "handle", "prompt", "start"]
 
 STEPS: dict[str, Step] = {
     "address": Step(address.prompt_address, address.handle_address),
@@ -81,36 +70,7 @@ async def start(ctx: Context) -> None:
     """Begin a new request."""
     ctx.conv.dialog = NAME
     ctx.conv.data = {"draft": {}}
-    await goto(ctx, "address")
-
-
-async def goto(ctx: Context, step: str) -> None:
-    """Enter a step and ask its question (or the question of the step it sends us on to)."""
-    while True:
-        ctx.conv.step = step
-        ctx.conv.updated_at = ctx.now
-        moved = await STEPS[step].prompt(ctx)
-        if moved is None:
-            return
-        step = moved.step
-
-
-async def prompt(ctx: Context) -> None:
-    """Ask the current step's question again."""
-    moved = await STEPS[ctx.conv.step or "address"].prompt(ctx)
-    if moved is not None:
-        await goto(ctx, moved.step)
-
-
-async def handle(ctx: Context, value: str | None) -> None:
-    """Take one event in the current step."""
-    step = ctx.conv.step or "address"
-    ctx.conv.updated_at = ctx.now
-    outcome = await STEPS[step].handle(ctx, value)
-    if isinstance(outcome, Goto):
-        await goto(ctx, outcome.step)
-    elif not outcome:
-        await _not_understood(ctx, step)
+    await DIALOG.goto(ctx, "address")
 
 
 async def _not_understood(ctx: Context, step: str) -> None:
@@ -128,4 +88,8 @@ async def _not_understood(ctx: Context, step: str) -> None:
         ctx.reply(t("A location pin doesn't fit this step."))
     elif ctx.conv.data.get("choices"):
         ctx.reply(t("Please choose one of the buttons below."))
-    await prompt(ctx)
+    await DIALOG.prompt(ctx)
+
+
+DIALOG = StepDialog(NAME, STEPS, "address", _not_understood)
+goto, prompt, handle = DIALOG.goto, DIALOG.prompt, DIALOG.handle
