@@ -118,7 +118,8 @@ async def open_followup(
     session.add(FollowUp(ticket_id=ticket.id, reason=reason, status="open", created_at=now))
     log(session, ticket, "followup_opened", now=now, actor_id=None, reason=reason)
     for person in await customer_service(session, ticket.community):
-        notices.person("followup_task", ticket.id, person.id, reason=reason)
+        if person.id != ticket.about_staff_id:  # a complaint about them is never theirs to follow up
+            notices.person("followup_task", ticket.id, person.id, reason=reason)
 
 
 async def customer_service(session: AsyncSession, community: str | None = None) -> Sequence[Person]:
@@ -168,6 +169,9 @@ async def record_followup(
         note[:2000],
     )
     await timers.cancel(session, ticket.id, [timers.CONFIRM_REMIND, timers.CONFIRM_TIMEOUT])
+    if ticket.kind == "matter":
+        await _matter_followed_up(session, ticket, by, outcome, note, now, notices)
+        return ticket
     if outcome == "rework" and allowed(ticket.status, Status.REWORK):
         await start_rework(session, ticket, by.id, now, notices, reason="followup")
         return ticket
@@ -188,6 +192,36 @@ async def record_followup(
     return ticket
 
 
+async def _matter_followed_up(
+    session: AsyncSession,
+    ticket: Ticket,
+    by: Person,
+    outcome: str,
+    note: str,
+    now: datetime,
+    notices: Notices,
+) -> None:
+    """A matter's follow-up call: closed, or back to whoever handles it when it needs more work."""
+    await transition(
+        session,
+        ticket,
+        Status.FOLLOWED_UP,
+        now=now,
+        actor_id=by.id,
+        kind="followed_up",
+        outcome=outcome,
+        note=note[:200],
+    )
+    if outcome != "rework":
+        await transition(
+            session, ticket, Status.CLOSED, now=now, actor_id=by.id, kind="closed", followup=outcome
+        )
+        return
+    await transition(session, ticket, Status.IN_PROGRESS, now=now, actor_id=by.id, kind="reopened")
+    if ticket.handler_id is not None:
+        notices.person("matter_reopened", ticket.id, ticket.handler_id, reason="followup")
+
+
 async def cancel(
     session: AsyncSession, ticket: Ticket, resident: Person, reason: str, now: datetime, notices: Notices
 ) -> None:
@@ -195,13 +229,17 @@ async def cancel(
     _resident(ticket, resident)
     if reason not in CANCEL_REASONS:
         raise JobRefused("reason")
-    if not allowed(ticket.status, Status.CANCELLED):
+    if not allowed(ticket.status, Status.CANCELLED, ticket.kind):
         raise JobRefused("status", status=ticket.status)
-    holder = ticket.technician_id
+    holder = ticket.technician_id if ticket.kind != "matter" else ticket.handler_id
     await transition(
         session, ticket, Status.CANCELLED, now=now, actor_id=resident.id, kind="cancelled", reason=reason
     )
-    await timers.cancel(session, ticket.id, [timers.GRAB, timers.MANAGER, timers.REQUEUE, *timers.JOB_TIMERS])
+    await timers.cancel(
+        session,
+        ticket.id,
+        [timers.GRAB, timers.MANAGER, timers.REQUEUE, *timers.JOB_TIMERS, *timers.MATTER_TIMERS],
+    )
     if holder is not None:
         notices.person("cancelled_technician", ticket.id, holder, reason=reason)
     copies = (

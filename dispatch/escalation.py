@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dispatch import staff, timers
 from dispatch.closing import open_followup
 from dispatch.lifecycle import HELD, Status, log
+from dispatch.matters import deadlines
 from dispatch.notices import Notices
 from dispatch.offers.candidates import rank
 from dispatch.offers.pool import UNASSIGNED, dispatch_ticket, widen
@@ -213,4 +214,6 @@ _HANDLERS = {
     timers.STALL: _stall,
     timers.SAME_DAY: _same_day,
     timers.REQUEUE: _requeue,
+    timers.MATTER_ACCEPT: deadlines.not_accepted,
+    timers.MATTER_ANSWER: deadlines.not_answered,
 }

@@ -1,8 +1,9 @@
 """The ticket life cycle: one explicit transition table; any pair not in it is refused.
 
 Every status change goes through `transition` (or `transition_if_unchanged` for a race such as the grab),
-both checked against `TRANSITIONS`. The diagram is generated from the table (`python -m dispatch.lifecycle`)
-and kept in docs/ARCHITECTURE.md, where a test holds it to the table.
+both checked against the table of the ticket's kind: `TRANSITIONS` for repairs, `MATTER_TRANSITIONS` for
+matters (报事). The diagrams are generated from the tables (`python -m dispatch.lifecycle [matter]`) and
+kept in the README, where a test holds them to the tables.
 """
 
 from __future__ import annotations
@@ -82,6 +83,30 @@ TRANSITIONS: frozenset[tuple[Status, Status]] = frozenset(
     | {(s, S.CANCELLED) for s in _BEFORE_SITE}
 )
 
+# Matters (报事) run their own, shorter loop with the same statuses: routed to a department (submitted),
+# accepted or handed to someone (assigned), answered (in_progress), handled (completed), then confirmed and
+# rated by the resident, or followed up, as repairs are.
+MATTER_TRANSITIONS: frozenset[tuple[Status, Status]] = frozenset(
+    {
+        (S.SUBMITTED, S.ASSIGNED),
+        (S.ASSIGNED, S.IN_PROGRESS),
+        (S.ASSIGNED, S.SUBMITTED),
+        (S.IN_PROGRESS, S.SUBMITTED),
+        (S.ASSIGNED, S.COMPLETED),
+        (S.IN_PROGRESS, S.COMPLETED),
+        (S.COMPLETED, S.CONFIRMED),
+        (S.COMPLETED, S.IN_PROGRESS),
+        (S.COMPLETED, S.FOLLOWED_UP),
+        (S.CONFIRMED, S.FOLLOWED_UP),
+        (S.CONFIRMED, S.CLOSED),
+        (S.FOLLOWED_UP, S.CLOSED),
+        (S.FOLLOWED_UP, S.IN_PROGRESS),
+    }
+    | {(s, S.CANCELLED) for s in (S.SUBMITTED, S.ASSIGNED, S.IN_PROGRESS)}
+    | {(s, S.REJECTED) for s in (S.SUBMITTED, S.ASSIGNED, S.IN_PROGRESS)}
+)
+TABLES: dict[str, frozenset[tuple[Status, Status]]] = {"repair": TRANSITIONS, "matter": MATTER_TRANSITIONS}
+
 OPEN = frozenset(set(Status) - {S.CLOSED, S.CANCELLED, S.REJECTED})
 HELD = frozenset({S.ASSIGNED, S.SCHEDULED, S.EN_ROUTE, S.ON_SITE, S.ON_HOLD, S.IN_PROGRESS, S.REWORK})
 
@@ -99,14 +124,23 @@ WHY: dict[tuple[Status, Status], str] = {
     (S.FOLLOWED_UP, S.REWORK): "reopened",
     (S.CLOSED, S.REWORK): "reopened",
 }
+MATTER_WHY: dict[tuple[Status, Status], str] = {
+    (S.SUBMITTED, S.ASSIGNED): "accepted or handed to staff",
+    (S.ASSIGNED, S.IN_PROGRESS): "first answer",
+    (S.ASSIGNED, S.SUBMITTED): "forwarded",
+    (S.IN_PROGRESS, S.SUBMITTED): "forwarded",
+    (S.COMPLETED, S.IN_PROGRESS): "not handled",
+    (S.FOLLOWED_UP, S.IN_PROGRESS): "needs more work",
+}
 
 
-def mermaid() -> str:
-    """The transition table as a Mermaid state diagram, in the order of the statuses."""
+def mermaid(kind: str = "repair") -> str:
+    """A kind's transition table as a Mermaid state diagram, in the order of the statuses."""
     order = list(Status)
+    table, reasons = TABLES[kind], WHY if kind == "repair" else MATTER_WHY
     lines = ["stateDiagram-v2", f"    [*] --> {S.SUBMITTED}"]
-    for before, after in sorted(TRANSITIONS, key=lambda pair: (order.index(pair[0]), order.index(pair[1]))):
-        why = WHY.get((before, after))
+    for before, after in sorted(table, key=lambda pair: (order.index(pair[0]), order.index(pair[1]))):
+        why = reasons.get((before, after))
         lines.append(f"    {before} --> {after}" + (f": {why}" if why else ""))
     lines.extend(f"    {end} --> [*]" for end in (S.CLOSED, S.CANCELLED, S.REJECTED))
     return "\n".join(lines) + "\n"
@@ -122,11 +156,11 @@ class TransitionRefused(Exception):
         self.wanted = wanted
 
 
-def allowed(current: str, wanted: str) -> bool:
-    """True when the table has the pair."""
+def allowed(current: str, wanted: str, kind: str | None = "repair") -> bool:
+    """True when the table of the ticket's kind (repairs when not given) has the pair."""
     try:
-        return (Status(current), Status(wanted)) in TRANSITIONS
-    except ValueError:
+        return (Status(current), Status(wanted)) in TABLES[kind or "repair"]
+    except (ValueError, KeyError):
         return False
 
 
@@ -141,7 +175,7 @@ async def transition(
     **data: Any,
 ) -> TicketEvent:
     """Move a ticket to a new status and log it; refuse pairs that are not in the table."""
-    if not allowed(ticket.status, to):
+    if not allowed(ticket.status, to, ticket.kind):
         raise TransitionRefused(ticket.number, ticket.status, to)
     return _record(session, ticket, ticket.status, to, now=now, actor_id=actor_id, kind=kind, data=data)
 
@@ -163,7 +197,7 @@ async def transition_if_unchanged(
     status (and `where` holds); None when another transaction changed it first. For races such as the grab,
     where many may try and exactly one may win; the pairs are checked against the same table."""
     for status in expected:
-        if not allowed(status, to):
+        if not allowed(status, to, ticket.kind):
             raise TransitionRefused(ticket.number, status, to)
     before = ticket.status
     result = await session.execute(
@@ -218,4 +252,6 @@ def log(
 
 
 if __name__ == "__main__":
-    print(mermaid(), end="")
+    import sys
+
+    print(mermaid(sys.argv[1] if len(sys.argv) > 1 else "repair"), end="")

@@ -22,7 +22,10 @@ REQUEUE = "requeue"  # everyone was full: offer again at the next slot
 HOLD_END = "hold_end"  # the expected date of a hold has passed
 CONFIRM_REMIND = "confirm_remind"  # the resident hasn't confirmed the repair: a reminder
 CONFIRM_TIMEOUT = "confirm_timeout"  # still no answer: a follow-up task for customer service
+MATTER_ACCEPT = "matter_accept"  # a matter not accepted by its department in time: the manager
+MATTER_ANSWER = "matter_answer"  # no first answer by the deadline: the resident told, the manager pinged
 JOB_TIMERS = (CONTACT, ARRIVAL, STALL, SAME_DAY, HOLD_END)
+MATTER_TIMERS = (MATTER_ACCEPT, MATTER_ANSWER)
 END_OF_DAY = time(20, 0)
 NEXT_SLOT = time(8, 30)
 

@@ -11,10 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import ActionToken
 
 
-async def token_for(session: AsyncSession, kind: str, ticket_id: int, person_id: int, now: datetime) -> str:
-    """The token for this person's `kind` buttons on this ticket, created on first use."""
+async def token_for(
+    session: AsyncSession, kind: str, ticket_id: int, person_id: int | None, now: datetime
+) -> str:
+    """The token for this person's `kind` buttons on this ticket (None: anyone's, e.g. a group's copy),
+    created on first use."""
+    target = ActionToken.target_id.is_(None) if person_id is None else ActionToken.target_id == person_id
     stmt = select(ActionToken.token).where(
-        ActionToken.kind == kind, ActionToken.ticket_id == ticket_id, ActionToken.target_id == person_id
+        ActionToken.kind == kind, ActionToken.ticket_id == ticket_id, target
     )
     token = (await session.execute(stmt)).scalars().first()
     if token is None:

@@ -12,6 +12,7 @@ handler looks up and re-authorises on every tap, never a claim to be trusted.
 | r      | ResidentTap | token, verb[, arg]    | resident views and notices        | resident/ticket         |
 | as     | AssignTap   | token                 | escalation templates              | office/assign           |
 | fu     | FollowUpTap | token                 | /followups                        | office/followups        |
+| m      | MatterTap   | token, action[, arg]  | the matter card template          | office/matters          |
 
 Versions: the layout of every kind above is version 1, written without a number, so every button already in
 people's chats keeps working. A kind whose fields change gets version 2, written `o2:...`; the decoder then
@@ -108,7 +109,24 @@ class FollowUpTap(Tap):
     token: str
 
 
-KINDS: tuple[type[Tap], ...] = (ChoiceTap, OfferTap, JobTap, ResidentTap, AssignTap, FollowUpTap)
+@dataclass(frozen=True)
+class MatterTap(Tap):
+    """A department's step on a matter (报事): accept, reply, hand to someone, forward, handled ..."""
+
+    PREFIX: ClassVar[str] = "m"
+    OPTIONAL: ClassVar[int] = 1
+    ACCEPT: ClassVar[str] = "a"
+    REPLY: ClassVar[str] = "r"
+    HAND: ClassVar[str] = "h"
+    FORWARD: ClassVar[str] = "f"
+    DONE: ClassVar[str] = "d"
+    REFUSE: ClassVar[str] = "x"
+    REPAIR: ClassVar[str] = "c"
+    token: str
+    action: str
+
+
+KINDS: tuple[type[Tap], ...] = (ChoiceTap, OfferTap, JobTap, ResidentTap, AssignTap, FollowUpTap, MatterTap)
 _BY_PREFIX: dict[str, type[Tap]] = {kind.PREFIX: kind for kind in KINDS}
 
 

@@ -47,9 +47,37 @@ def display(thing: Named | None, language: str) -> str:
     return thing.name
 
 
-def status_name(status: str, t: Translator) -> str:
-    """A status in plain words."""
+# A matter (报事) passes the same statuses, which mean other things there.
+MATTER_STATUS_NAMES = {
+    "submitted": N_("Waiting for the department"),
+    "assigned": N_("Accepted"),
+    "in_progress": N_("Being handled"),
+    "completed": N_("Handled, awaiting your confirmation"),
+    "rejected": N_("Not something the office handles"),
+}
+MATTER_KIND_NAMES = {
+    "complaint": N_("Complaint"),
+    "suggestion": N_("Suggestion"),
+    "inquiry": N_("Inquiry"),
+    "praise": N_("Praise"),
+}
+
+
+def status_name(status: str, t: Translator, kind: str = "repair") -> str:
+    """A status in plain words (a matter's own words where they differ from a repair's)."""
+    if kind == "matter" and status in MATTER_STATUS_NAMES:
+        return t(MATTER_STATUS_NAMES[status])
     return t(STATUS_NAMES.get(status, status))
+
+
+def matter_kind_name(kind: str, t: Translator) -> str:
+    """A matter's kind in plain words."""
+    return t(MATTER_KIND_NAMES.get(kind, kind)) if kind else ""
+
+
+def department_name(community: Community, code: str, language: str) -> str:
+    """A department's name, or its code when the site no longer has it."""
+    return display(community.matters.department(code), language) or code
 
 
 def address_label(
@@ -118,9 +146,11 @@ REASONS = {
 
 
 def ticket_line(ctx: Context, ticket: Ticket) -> str:
-    """One ticket on one line for staff lists: number, category, status."""
+    """One ticket on one line for staff lists: number, category (or a matter's kind), status."""
     community = ctx.services.site.community(ticket.community) or ctx.community
-    return (
-        f"{ticket.number} · {category_name(community, ticket.category, ctx.t.language)} · "
-        f"{status_name(ticket.status, ctx.t)}"
+    what = (
+        matter_kind_name(ticket.matter_kind, ctx.t)
+        if ticket.kind == "matter"
+        else category_name(community, ticket.category, ctx.t.language)
     )
+    return f"{ticket.number} · {what} · {status_name(ticket.status, ctx.t, ticket.kind)}"

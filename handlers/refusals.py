@@ -27,6 +27,14 @@ REFUSALS = {
     "numbers": N_("Those numbers don't look right; please check them."),
     "eta": N_("Please choose an arrival time."),
     "reason": N_("Please choose a reason."),
+    "not_matter": N_("That is a repair, not a matter."),
+    "not_department": N_("That matter belongs to another department."),
+    "matter_taken": N_("{holder} has already accepted it."),
+    "department": N_("Please choose another department."),
+    "empty": N_("Please write something first."),
+    "already": N_("It already is one."),
+    "not_staff": N_("Only registered staff can take it."),
+    "not_supervisor": N_("Only a supervisor or manager of this area can do that."),
 }
 
 

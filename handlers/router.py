@@ -9,12 +9,14 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dispatch.matters import kinds
 from handlers import flood
 from handlers.buttons import ChoiceTap, decode
 from handlers.context import Context, Services, resolve_choice
 from handlers.i18n import Translator, normalize_language
 from handlers.intake import flow as intake
 from handlers.intake.entry import start_intake
+from handlers.matters.flow import start_report
 from handlers.messages import Inbound, Kind, Outbound
 from handlers.outbox import write_outbox
 from handlers.routes import Routes, build_routes
@@ -199,10 +201,31 @@ async def route(ctx: Context, routes: Routes) -> None:
     dialog = routes.dialogs.get(ctx.conv.dialog) if ctx.conv.dialog else None
     if dialog is not None:
         await dialog(ctx, value)
-    elif inbound.kind == Kind.TEXT and any(w in inbound.text.casefold() for w in INTAKE_WORDS):
+    elif inbound.kind == Kind.TEXT and (wanted := _wanted(ctx, inbound.text)) == "repair":
         await start_intake(ctx)
+    elif inbound.kind == Kind.TEXT and wanted == "matter":
+        await start_report(ctx, inbound.text)
     else:
         await routes.dialogs[MENU](ctx, value)
+
+
+def _wanted(ctx: Context, text: str) -> str:
+    """What free words outside a dialog ask for: "repair", "matter" or "" (the menu).
+
+    报修 is a repair; 投诉, 建议, 咨询 ... name a matter even when they speak of a repair ("投诉维修师傅");
+    then 维修 / repair; then a department's business (噪音, 停车, 卫生 ...). Only residents file matters.
+    """
+    folded = text.casefold()
+    resident = ctx.person.role == "resident"
+    if "报修" in folded:
+        return "repair"
+    if resident and kinds.mentions(text):
+        return "matter"
+    if any(w in folded for w in INTAKE_WORDS):
+        return "repair"
+    if resident and ctx.community.matters.mentions(text):
+        return "matter"
+    return ""
 
 
 async def _command(ctx: Context, routes: Routes) -> None:
@@ -262,13 +285,17 @@ async def _group(ctx: Context, routes: Routes) -> None:
             ctx.answer_tap(ctx.t("Please talk to me in a private chat for that."))
         return
     wants_intake = (
-        inbound.kind == Kind.COMMAND and inbound.command in ("start", "repair", "mytickets", "help")
+        inbound.kind == Kind.COMMAND and inbound.command in ("start", "repair", "report", "mytickets", "help")
     ) or (inbound.kind == Kind.TEXT and any(w in inbound.text.casefold() for w in INTAKE_WORDS))
     if not wants_intake:
         return
     link_for = ctx.services.deep_links.get(inbound.identity.channel)
     link = link_for("repair") if link_for else None
-    text = ctx.t(
-        "To report a repair, please message me privately; your address and phone number stay private."
+    text = (
+        ctx.t("To report a matter, please message me privately; what you tell us stays private.")
+        if inbound.command == "report"
+        else ctx.t(
+            "To report a repair, please message me privately; your address and phone number stay private."
+        )
     )
     ctx.reply(text + ("\n" + link if link else ""))

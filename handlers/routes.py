@@ -13,15 +13,17 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.buttons import AssignTap, FollowUpTap, JobTap, OfferTap, ResidentTap, Tap
+from handlers.buttons import AssignTap, FollowUpTap, JobTap, MatterTap, OfferTap, ResidentTap, Tap
 from handlers.context import Context, Services
 from handlers.intake import entry
 from handlers.intake import flow as intake
+from handlers.matters import flow as report
 from handlers.messages import Inbound, Outbound
-from handlers.office import assign, followups, groups, lists, tickets
+from handlers.office import assign, convert, followups, groups, lists, tickets
+from handlers.office import matters as office_matters
 from handlers.resident import attach, commands, menu, ticket
 from handlers.technician import card, duty, my_jobs, offers
-from handlers.templates import assignment, closing, escalation, job_card, quotes, visit
+from handlers.templates import assignment, closing, escalation, job_card, matters, quotes, visit
 from handlers.templates import offers as offer_notices
 from handlers.templates.view import Template
 
@@ -66,6 +68,7 @@ def build_routes() -> Routes:
             # everyone
             "start": commands.start_command,
             "repair": commands.repair_command,
+            "report": commands.report_command,
             "cancel": commands.cancel_command,
             "help": commands.help_command,
             "mytickets": commands.mytickets_command,
@@ -87,6 +90,8 @@ def build_routes() -> Routes:
             "ticket": tickets.ticket_command,
             "reopen": tickets.reopen_command,
             "followups": followups.followups_command,
+            "matters": office_matters.matters_command,
+            "convert": convert.convert_command,
         },
         deep_links={"inv": duty.bind},
         buttons={
@@ -95,6 +100,7 @@ def build_routes() -> Routes:
             ResidentTap: ButtonRoute(ticket.resident_button),
             AssignTap: ButtonRoute(assign.assign_button),
             FollowUpTap: ButtonRoute(followups.followup_button),
+            MatterTap: ButtonRoute(office_matters.matter_button),
         },
         dialogs={
             intake.NAME: intake.handle,
@@ -105,6 +111,9 @@ def build_routes() -> Routes:
             card.DIALOG: card.job_dialog,
             assign.CONFIRM: assign.confirm_step,
             followups.DIALOG: followups.followup_dialog,
+            report.NAME: report.handle,
+            office_matters.DIALOG: office_matters.matter_dialog,
+            convert.DIALOG: convert.convert_dialog,
         },
         group_handlers=(groups.group_commands,),
         templates={
@@ -153,5 +162,18 @@ def build_routes() -> Routes:
             "followup_task": closing.followup_task,
             "cancelled_technician": closing.cancelled_technician,
             "offer_cancelled": closing.offer_cancelled,
+            # matters (报事)
+            "matter_new": matters.matter_new,
+            "matter_card": matters.matter_card,
+            "matter_accepted": matters.matter_accepted,
+            "matter_reply": matters.matter_reply,
+            "matter_forwarded": matters.matter_forwarded,
+            "matter_done": matters.matter_done,
+            "matter_reopened": matters.matter_reopened,
+            "matter_rejected": matters.matter_rejected,
+            "matter_escalate_manager": matters.matter_escalate_manager,
+            "matter_late_resident": matters.matter_late_resident,
+            "matter_late_manager": matters.matter_late_manager,
+            "converted": matters.converted,
         },
     )

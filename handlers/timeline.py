@@ -38,6 +38,18 @@ WORDS = {
     "handed_back": N_("Handed back by {actor} ({reason})"),
     "resident_note": N_("You added a note"),
     "resident_photo": N_("You added a photo"),
+    # matters (报事)
+    "accepted": N_("Accepted by {actor}"),
+    "handed": N_("Given to a member of staff to handle"),
+    "answered": N_("The office answered"),
+    "replied": N_("{actor} replied"),
+    "forwarded": N_("Passed to another department ({reason})"),
+    "handled": N_("Marked as handled"),
+    "not_handled": N_("You said it was not handled"),
+    "rejected": N_("Not taken up by the office ({reason})"),
+    "answer_late": N_("The promised answer time passed; the manager was told"),
+    "converted": N_("Converted by {actor}"),
+    "reopened": N_("Reopened"),
 }
 STAFF_ONLY = {
     "escalated",
@@ -50,6 +62,7 @@ STAFF_ONLY = {
     "followup_opened",
     "confirm_reminded",
     "commented",
+    "withdrawn",
 }
 
 

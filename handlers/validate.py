@@ -60,9 +60,10 @@ def mask_phone(phone: str | None) -> str:
 
 
 def description_problem(text: str) -> str:
-    """ "" when a description is usable, else "empty", "short" or "long"."""
+    """ "" when a description is usable, else "empty" (nothing, or no word at all), "short" or "long"."""
     cleaned = clean_text(text)
-    if not cleaned:
+    # Emoji and punctuation alone say nothing a technician or an office can act on.
+    if not any(ch.isalnum() for ch in cleaned):
         return "empty"
     if len(cleaned) < MIN_DESCRIPTION:
         return "short"

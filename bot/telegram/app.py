@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 
 RESIDENT_COMMANDS = [
     ("repair", N_("Report a repair")),
+    ("report", N_("A complaint, suggestion or question")),
     ("mytickets", N_("My repair requests")),
     ("cancel", N_("Stop what you are doing")),
     ("help", N_("Help")),

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 from importlib import resources
 from pathlib import Path
 from typing import cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dispatch.site.model import (
+    MATTER_KINDS,
     OFFER_MODES,
     SCOPES,
     Building,
     Category,
     Community,
+    Deadlines,
+    Department,
+    Matters,
     OfferMode,
+    OutOfScope,
     Scope,
     Site,
     Tip,
@@ -28,8 +34,10 @@ DEMO_SOURCE = "dispatch/site/demo_site.toml"
 _COMMUNITY_CODE = r"[a-z0-9-]+"
 _PLACE_CODE = r"[A-Za-z0-9-]+"  # building/unit codes as painted on the wall: "1", "A", "3B"
 _ITEM_CODE = r"[a-z0-9_-]+"  # category, urgency and skill codes
+_DEPARTMENT_CODE = r"[a-z0-9_-]{1,15}"  # short enough to name its group binding ("dept:" + code)
 _TICKET_PREFIX = r"[A-Z][A-Z0-9]{0,7}"
 _COMMUNITY_KEYS = ("code", "name", "name_en", "timezone", "ticket_prefix", "offer_mode", "office_phone")
+_COMMUNITY_TABLES = ("building", "category", "urgency", "tip", "matters", "department", "out_of_scope")
 _LIMITS = ("grab", "manager", "contact", "arrival", "stall")
 
 
@@ -72,7 +80,9 @@ def _site(root: Reader) -> Site:
 
 
 def _community(code: str, r: Reader) -> Community:
-    r.check_keys([*_COMMUNITY_KEYS, "building", "category", "urgency", "tip"])
+    r.check_keys(
+        [*_COMMUNITY_KEYS, "building", "category", "urgency", "tip", "matters", "department", "out_of_scope"]
+    )
     name = r.text("name")
     zone = r.text("timezone")
     try:
@@ -84,18 +94,20 @@ def _community(code: str, r: Reader) -> Community:
     urgencies = _urgencies(r, r.coded("urgency", _ITEM_CODE))
     known = [c.code for c in categories]
     tips = tuple(_tip(t, known) for t in r.optional_tables("tip"))
+    ticket_prefix = r.text("ticket_prefix", default="BX", pattern=_TICKET_PREFIX)
     return Community(
         code=code,
         name=name,
         name_en=r.text("name_en", default=name),
         timezone=timezone,
-        ticket_prefix=r.text("ticket_prefix", default="BX", pattern=_TICKET_PREFIX),
+        ticket_prefix=ticket_prefix,
         offer_mode=cast(OfferMode, r.choice("offer_mode", OFFER_MODES, "both")),
         office_phone=r.text("office_phone"),
         buildings=buildings,
         categories=categories,
         urgencies=urgencies,
         tips=tips,
+        matters=_matters(r, ticket_prefix),
     )
 
 
@@ -174,3 +186,54 @@ def _tip(r: Reader, categories: list[str]) -> Tip:
         r.fail("category", f'unknown category "{category}" (known: {", ".join(categories)})')
     text = r.text("text")
     return Tip(category, r.texts("keywords", required=True), text, r.text("text_en", default=text))
+
+
+def _matters(community: Reader, repair_prefix: str) -> Matters:
+    """[community.matters], [[community.department]] and [[community.out_of_scope]]."""
+    settings = community.table("matters")
+    settings.check_keys(["ticket_prefix", "accept", "answer", "default_department"])
+    prefix = settings.text("ticket_prefix", default="BS", pattern=_TICKET_PREFIX)
+    if prefix == repair_prefix:
+        settings.fail("ticket_prefix", f'"{prefix}" is the repairs\' prefix too; give matters their own')
+    deadlines = Deadlines(
+        settings.duration("accept", default=timedelta(hours=1)),
+        settings.duration("answer", default=timedelta(hours=24)),
+    )
+    departments = tuple(
+        _department(code, d, deadlines)
+        for code, d in community.optional_coded("department", _DEPARTMENT_CODE)
+    )
+    codes = [d.code for d in departments]
+    default = settings.text("default_department", default=codes[0] if codes else "")
+    if codes and default not in codes:
+        settings.fail("default_department", f'unknown department "{default}" (known: {", ".join(codes)})')
+    outside = tuple(_out_of_scope(o) for o in community.optional_tables("out_of_scope"))
+    return Matters(prefix, deadlines, departments, default, outside)
+
+
+def _department(code: str, r: Reader, community: Deadlines) -> Department:
+    r.check_keys(["code", "name", "name_en", "keywords", "supervisors", *MATTER_KINDS])
+    name = r.text("name")
+    own: list[tuple[str, Deadlines]] = []
+    for kind in MATTER_KINDS:
+        if kind in r.data:
+            promise = r.table(kind)
+            promise.check_keys(["accept", "answer"])
+            own.append(
+                (
+                    kind,
+                    Deadlines(
+                        promise.duration("accept", default=community.accept),
+                        promise.duration("answer", default=community.answer),
+                    ),
+                )
+            )
+    return Department(
+        code, name, r.text("name_en", default=name), r.texts("keywords"), r.texts("supervisors"), tuple(own)
+    )
+
+
+def _out_of_scope(r: Reader) -> OutOfScope:
+    r.check_keys(["keywords", "text", "text_en"])
+    text = r.text("text")
+    return OutOfScope(r.texts("keywords", required=True), text, r.text("text_en", default=text))

@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo
 from dispatch.site.parse import fold_code, hits, is_english, normalize_room
 
 OfferMode = Literal["private", "group", "both"]
+# The kinds of matter (报事) a resident can bring, in the order they are offered.
+MATTER_KINDS = ("complaint", "suggestion", "inquiry", "praise")
 Scope = Literal["in_unit", "public", "either"]
 OFFER_MODES: tuple[OfferMode, ...] = ("private", "group", "both")
 SCOPES: tuple[Scope, ...] = ("in_unit", "public", "either")
@@ -115,6 +117,79 @@ class Suggestion:
 
 
 @dataclass(frozen=True, slots=True)
+class Deadlines:
+    """How long a department may take to accept a matter, and to give the resident a first answer."""
+
+    accept: timedelta
+    answer: timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class Department(_Display):
+    """A department that takes matters (报事): customer service, security, cleaning, billing ..."""
+
+    code: str
+    name: str
+    name_en: str
+    keywords: tuple[str, ...]
+    # The names (as registered with `baoxiu staff add`) of the staff who accept its matters.
+    supervisors: tuple[str, ...] = ()
+    # Per matter kind, where the department's promise differs from the community's.
+    deadlines: tuple[tuple[str, Deadlines], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class OutOfScope:
+    """Something the office does not handle (a neighbour dispute): the explanation and where to go instead."""
+
+    keywords: tuple[str, ...]
+    text: str
+    text_en: str
+
+    def display(self, lang: str) -> str:
+        """The explanation in `lang`."""
+        return self.text_en if is_english(lang) and self.text_en else self.text
+
+
+@dataclass(frozen=True, slots=True)
+class Matters:
+    """How a community takes matters (报事); without departments it takes none in chat."""
+
+    ticket_prefix: str = "BS"
+    deadlines: Deadlines = Deadlines(timedelta(hours=1), timedelta(hours=24))
+    departments: tuple[Department, ...] = ()
+    default_department: str = ""
+    out_of_scope: tuple[OutOfScope, ...] = ()
+
+    def department(self, code: str) -> Department | None:
+        """The department with this code, or None."""
+        return next((d for d in self.departments if d.code == code), None)
+
+    def suggest(self, text: str) -> str:
+        """The department whose keywords `text` hits most (ties to file order), else the default."""
+        best, best_hits = self.default_department, 0
+        for department in self.departments:
+            count = hits(department.keywords, text)
+            if count > best_hits:
+                best, best_hits = department.code, count
+        return best
+
+    def deadlines_for(self, department: str, kind: str) -> Deadlines:
+        """The promise that applies to a matter of `kind` in `department`."""
+        found = self.department(department)
+        own = dict(found.deadlines) if found is not None else {}
+        return own.get(kind, self.deadlines)
+
+    def outside(self, text: str) -> OutOfScope | None:
+        """The first out-of-scope entry `text` hits, or None."""
+        return next((o for o in self.out_of_scope if hits(o.keywords, text)), None)
+
+    def mentions(self, text: str) -> bool:
+        """True when `text` names a department's business (a way in to a matter outside any dialog)."""
+        return any(hits(d.keywords, text) for d in self.departments)
+
+
+@dataclass(frozen=True, slots=True)
 class Community(_Display):
     """One community (小区) with everything the bot needs to take and dispatch its repairs."""
 
@@ -129,6 +204,7 @@ class Community(_Display):
     categories: tuple[Category, ...]
     urgencies: tuple[Urgency, ...]
     tips: tuple[Tip, ...]
+    matters: Matters = Matters()
 
     def building(self, code: str) -> Building | None:
         """The building with this code, or None."""

@@ -183,10 +183,12 @@ class Reader:
             items.append(item.strip())
         return tuple(items)
 
-    def duration(self, key: str) -> timedelta:
-        """A required duration string such as "5m"."""
+    def duration(self, key: str, default: timedelta | None = None) -> timedelta:
+        """A duration string such as "5m"; required unless a `default` is given."""
         value = self.data.get(key)
         if value is None:
+            if default is not None:
+                return default
             self.fail(key, f"is required ({_DURATION_HINT})")
         try:
             return parse_duration(value)
@@ -203,6 +205,17 @@ class Reader:
         if not value:
             self.fail(key, f"at least one [[{key}]] is required")
         return [Reader(item, self.path, f"{key}[{i}]") for i, item in enumerate(value)]
+
+    def table(self, key: str) -> Reader:
+        """A single sub-table (`[x.key]`); an empty one when absent."""
+        value = self.data.get(key, {})
+        if not isinstance(value, dict):
+            self.fail(key, f"must be a table ([{key}])")
+        return Reader(value, self.path, key)
+
+    def optional_coded(self, key: str, pattern: str) -> list[tuple[str, Reader]]:
+        """Like `coded`, but absent means none."""
+        return self.coded(key, pattern) if self.data.get(key, []) != [] else []
 
     def optional_tables(self, key: str) -> list[Reader]:
         """Like `tables`, but absent means none."""

@@ -28,6 +28,9 @@ async def ticket_from_args(ctx: Context) -> Ticket | None:
     """The ticket named in the command's argument, or a polite reply and None."""
     number = ctx.inbound.args.strip()
     ticket = await Tickets(ctx.session).by_number(number) if number else None
+    # A complaint about this member of staff does not exist for them.
+    if ticket is not None and ticket.about_staff_id == ctx.person.id:
+        ticket = None
     if ticket is None:
         ctx.reply(ctx.t("There is no request {number}.", number=number[:40] or "—"))
     return ticket

@@ -97,7 +97,7 @@ async def followup_dialog(ctx: Context, value: str | None) -> None:
         ctx.t(
             "Follow-up recorded; {number} is now “{status}”.",
             number=ticket.number,
-            status=status_name(ticket.status, ctx.t),
+            status=status_name(ticket.status, ctx.t, ticket.kind),
         )
     )
     ctx.tell(notices)

@@ -3,25 +3,41 @@
 from __future__ import annotations
 
 from dispatch import staff
+from dispatch.matters.routing import group_purpose
 from handlers.buttons import ChoiceTap, decode
 from handlers.context import Context, resolve_choice
+from handlers.labels import display
 from handlers.office.access import overseer
 from handlers.office.assign import CONFIRM, assign_command, confirm_step, reassign_command
 from handlers.office.lists import queue_command
 
 
 async def bind_group_command(ctx: Context) -> None:
-    """/bindgroup technicians|supervisors, sent in the group by a supervisor."""
+    """/bindgroup technicians|supervisors|department CODE, sent in the group by a supervisor."""
     if ctx.inbound.is_private:
         ctx.reply(ctx.t("Send this command in the group you want to bind."))
         return
     if not overseer(ctx):
         return
-    purpose = ctx.inbound.args.strip().lower()
-    if purpose not in ("technicians", "supervisors"):
-        ctx.reply(ctx.t("Please write /bindgroup technicians or /bindgroup supervisors."))
-        return
     community = ctx.services.site.community(ctx.person.community or "") or ctx.community
+    words = ctx.inbound.args.strip().lower().split()
+    department = (
+        community.matters.department(words[1]) if len(words) == 2 and words[0] == "department" else None
+    )
+    if department is not None:
+        purpose = group_purpose(department.code)
+    elif words in (["technicians"], ["supervisors"]):
+        purpose = words[0]
+    else:
+        codes = ", ".join(d.code for d in community.matters.departments) or "—"
+        ctx.reply(
+            ctx.t(
+                "Please write /bindgroup technicians, /bindgroup supervisors or /bindgroup department CODE "
+                "(departments: {codes}).",
+                codes=codes,
+            )
+        )
+        return
     await staff.bind_group(
         ctx.session,
         community.code,
@@ -31,11 +47,14 @@ async def bind_group_command(ctx: Context) -> None:
         by=ctx.person.id,
         now=ctx.now,
     )
-    text = (
-        ctx.t("This group now receives job offers.")
-        if purpose == "technicians"
-        else ctx.t("This group now receives escalations.")
-    )
+    if department is not None:
+        text = ctx.t(
+            "This group now receives {department}'s matters.", department=display(department, ctx.t.language)
+        )
+    elif purpose == "technicians":
+        text = ctx.t("This group now receives job offers.")
+    else:
+        text = ctx.t("This group now receives escalations.")
     ctx.reply(text)
 
 

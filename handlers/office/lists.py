@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from dispatch import staff
 from dispatch.lifecycle import OPEN
+from dispatch.matters.routing import may_handle
 from handlers.context import Context
 from handlers.labels import category_name, ticket_line
 from handlers.office.access import office_staff, overseer
@@ -23,7 +24,11 @@ async def queue_command(ctx: Context) -> None:
         return
     stmt = (
         select(Ticket)
-        .where(Ticket.status.in_(["submitted", "offered"]), Ticket.technician_id.is_(None))
+        .where(
+            Ticket.status.in_(["submitted", "offered"]),
+            Ticket.technician_id.is_(None),
+            Ticket.kind == "repair",
+        )
         .order_by(Ticket.created_at)
         .limit(30)
     )
@@ -46,6 +51,15 @@ async def queue_command(ctx: Context) -> None:
     ctx.reply("\n".join(lines))
 
 
+def _answers_for(ctx: Context, ticket: Ticket) -> bool:
+    """A repair of the person's areas (any area for customer service), or a matter they may handle."""
+    if ticket.kind == "matter":
+        return may_handle(ctx.person, ticket, ctx.services.site.community(ticket.community) or ctx.community)
+    return staff.oversees(ctx.person, ticket.area, ticket.community) or (
+        ctx.person.role == staff.Role.CUSTOMER_SERVICE and staff.serves(ctx.person, ticket.community)
+    )
+
+
 async def overdue_command(ctx: Context) -> None:
     """/overdue: tickets of the supervisor's areas whose deadline has passed or is within 30 minutes."""
     if not office_staff(ctx):
@@ -54,12 +68,7 @@ async def overdue_command(ctx: Context) -> None:
     found = await Tickets(ctx.session).at_risk(
         ctx.now + AT_RISK, OPEN, ctx.person.community or None, areas or None
     )
-    rows = [
-        (ticket, kind, due)
-        for ticket, kind, due in found
-        if staff.oversees(ctx.person, ticket.area, ticket.community)
-        or (ctx.person.role == staff.Role.CUSTOMER_SERVICE and staff.serves(ctx.person, ticket.community))
-    ][:50]
+    rows = [(ticket, kind, due) for ticket, kind, due in found if _answers_for(ctx, ticket)][:50]
     if not rows:
         ctx.reply(ctx.t("Nothing is overdue or at risk in your areas."))
         return

@@ -1,10 +1,11 @@
-"""The commands everyone has: /start, /repair, /cancel, /help, /mytickets, /language."""
+"""The commands everyone has: /start, /repair, /report, /cancel, /help, /mytickets, /language."""
 
 from __future__ import annotations
 
 from handlers.context import Context, end_dialog
 from handlers.i18n import Translator
 from handlers.intake.entry import offer_resume, start_intake
+from handlers.matters.flow import start_report
 from handlers.resident import menu
 
 
@@ -22,6 +23,11 @@ async def repair_command(ctx: Context) -> None:
     """/repair: a new request (or resume the half-done one)."""
     if not offer_resume(ctx):
         await start_intake(ctx)
+
+
+async def report_command(ctx: Context) -> None:
+    """/report: a complaint, suggestion, question or praise (报事)."""
+    await start_report(ctx)
 
 
 async def cancel_command(ctx: Context) -> None:

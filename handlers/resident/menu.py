@@ -8,7 +8,8 @@ from handlers.context import Context, end_dialog
 from handlers.flood import CURRENT
 from handlers.intake import flow
 from handlers.intake.entry import over_cap
-from handlers.labels import category_name, status_name
+from handlers.labels import category_name, matter_kind_name, status_name
+from handlers.matters.flow import start_report
 from handlers.messages import Choice, Kind
 from handlers.resident.attach import offer_attach
 from storage.repositories import Tickets
@@ -27,11 +28,11 @@ async def show_menu(ctx: Context, greeting: bool = True) -> None:
         else ""
     )
     text = (text + "\n" if text else "") + t("What would you like to do?")
-    ctx.ask(
-        text,
-        [("repair", t("🔧 Report a repair")), ("mine", t("📋 My requests")), ("help", t("❓ Help"))],
-        columns=1,
-    )
+    options = [("repair", t("🔧 Report a repair"))]
+    if ctx.community.matters.departments:
+        options.append(("report", t("📣 Complaint, suggestion or question")))
+    options += [("mine", t("📋 My requests")), ("help", t("❓ Help"))]
+    ctx.ask(text, options, columns=1)
 
 
 def _community_name(ctx: Context) -> str:
@@ -55,6 +56,8 @@ async def handle_menu(ctx: Context, value: str | None) -> None:
         return
     if value == "repair":
         await flow.start(ctx)
+    elif value == "report":
+        await start_report(ctx)
     elif value == "mine":
         end_dialog(ctx)
         await my_tickets(ctx)
@@ -73,6 +76,7 @@ def show_help(ctx: Context) -> None:
             [
                 t("I file repair requests and keep you told until the job is done."),
                 t("/repair — report a repair (or just send 报修)"),
+                t("/report — a complaint, suggestion, question or praise for the office"),
                 t("/mytickets — your requests and where they stand"),
                 t("/cancel — stop what you are doing"),
                 t("/language — 中文 / English"),
@@ -94,10 +98,12 @@ async def my_tickets(ctx: Context) -> None:
     for ticket in tickets:
         community = ctx.services.site.community(ticket.community) or ctx.community
         when = ticket.created_at.astimezone(community.timezone).strftime("%m-%d %H:%M")
-        lines.append(
-            f"{ticket.number} · {category_name(community, ticket.category, lang)} · "
-            f"{status_name(ticket.status, t)} · {when}"
+        what = (
+            matter_kind_name(ticket.matter_kind, t)
+            if ticket.kind == "matter"
+            else category_name(community, ticket.category, lang)
         )
+        lines.append(f"{ticket.number} · {what} · {status_name(ticket.status, t, ticket.kind)} · {when}")
         token = await token_for(ctx.session, "resident", ticket.id, ctx.person.id, ctx.now)
         buttons.append([Choice(encode(ResidentTap(token, ResidentTap.STATUS)), ticket.number)])
     ctx.clear_choices()
@@ -116,8 +122,13 @@ def show_staff_help(ctx: Context) -> None:
             t("/queue — tickets waiting for a technician"),
             t("/overdue — late and at-risk tickets"),
             t("/assign NUMBER NAME, /reassign NUMBER NAME, /reopen NUMBER, /ticket NUMBER"),
+            t("/matters — complaints and other matters for your departments; /convert NUMBER"),
         ],
-        "manager": [t("/queue, /overdue, /assign NUMBER NAME, /ticket NUMBER")],
-        "cs": [t("/followups — follow-up calls to record"), t("/ticket NUMBER — a ticket's full record")],
+        "manager": [t("/queue, /overdue, /assign NUMBER NAME, /ticket NUMBER, /matters")],
+        "cs": [
+            t("/followups — follow-up calls to record"),
+            t("/ticket NUMBER — a ticket's full record"),
+            t("/matters — complaints and other matters for your departments; /convert NUMBER"),
+        ],
     }.get(ctx.person.role, [])
     ctx.reply("\n".join([t("Hello {name}. What you can send:", name=ctx.person.name), *lines]))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dispatch import closing
 from dispatch.lifecycle import allowed, log
+from dispatch.matters import handling
+from dispatch.matters.routing import department_staff
 from dispatch.notices import Notices
 from dispatch.repair import quotes, visit
 from dispatch.repair.rules import JobRefused
@@ -45,7 +47,11 @@ async def status_command(ctx: Context) -> None:
 
 async def show_status(ctx: Context, ticket: Ticket) -> None:
     """Timeline plus the actions open to the resident now."""
-    lines = [ctx.t("{number}: {status}", number=ticket.number, status=status_name(ticket.status, ctx.t))]
+    lines = [
+        ctx.t(
+            "{number}: {status}", number=ticket.number, status=status_name(ticket.status, ctx.t, ticket.kind)
+        )
+    ]
     lines += await timeline(ctx, ticket)
     token = await token_for(ctx.session, "resident", ticket.id, ctx.person.id, ctx.now)
     buttons = (
@@ -85,7 +91,7 @@ def _refused(ctx: Context, ticket: Ticket, exc: JobRefused) -> None:
             ctx.t(
                 "That is no longer possible: {number} is now “{status}”.",
                 number=ticket.number,
-                status=status_name(ticket.status, ctx.t),
+                status=status_name(ticket.status, ctx.t, ticket.kind),
             )
         )
     elif exc.reason == "quote_decided":
@@ -101,6 +107,14 @@ async def _act(ctx: Context, ticket: Ticket, verb: str, arg: str, notices: Notic
     elif verb == ResidentTap.HERE:
         await visit.resident_says_here(ctx.session, ticket, ctx.person, ctx.now, notices)
         ctx.reply(t("Thank you. The technician's arrival is recorded."))
+    elif verb == ResidentTap.FIXED and ticket.kind == "matter":
+        community = ctx.services.site.community(ticket.community) or ctx.community
+        handled = arg == "yes"
+        await handling.confirm_handled(ctx.session, community, ticket, ctx.person, handled, ctx.now, notices)
+        if handled:
+            await _ask_rating(ctx, ticket, t("Glad it's sorted! How would you rate how it was handled?"))
+        else:
+            ctx.reply(t("Sorry about that. The office has been told and will come back to you."))
     elif verb == ResidentTap.FIXED:
         await closing.confirm_fixed(ctx.session, ticket, ctx.person, arg == "yes", ctx.now, notices)
         if arg == "yes":
@@ -146,7 +160,7 @@ async def _act(ctx: Context, ticket: Ticket, verb: str, arg: str, notices: Notic
             t("Why do you decline the quote?"), [(k, t(v)) for k, v in DECLINE_REASONS.items()], columns=1
         )
     elif verb == ResidentTap.CANCEL:
-        if not allowed(ticket.status, "cancelled"):
+        if not allowed(ticket.status, "cancelled", ticket.kind):
             raise JobRefused("status", status=ticket.status)
         ctx.conv.dialog, ctx.conv.step, ctx.conv.data = DIALOG, "cancel", {"ticket": ticket.id}
         options = [(k, t(REASONS[k])) for k in closing.CANCEL_REASONS]
@@ -158,11 +172,18 @@ async def _act(ctx: Context, ticket: Ticket, verb: str, arg: str, notices: Notic
     elif verb == ResidentTap.NOTE:
         ctx.conv.dialog, ctx.conv.step, ctx.conv.data = DIALOG, "note", {"ticket": ticket.id}
         ctx.clear_choices()
-        ctx.reply(
-            t("Send a photo or type a note for {number}; the technician will get it.", number=ticket.number)
-        )
+        ctx.reply(_note_prompt(ctx, ticket))
     else:
         raise JobRefused("unknown")
+
+
+async def _ask_rating(ctx: Context, ticket: Ticket, text: str) -> None:
+    token = await token_for(ctx.session, "resident", ticket.id, ctx.person.id, ctx.now)
+    stars = [
+        [Choice(encode(ResidentTap(token, ResidentTap.RATE, str(n))), f"{'⭐' * n} {n}")]
+        for n in range(5, 0, -1)
+    ]
+    ctx.reply(text, stars)
 
 
 async def _quote(ctx: Context, ticket: Ticket, arg: str) -> Quote:
@@ -228,15 +249,37 @@ async def _note(ctx: Context, ticket: Ticket, notices: Notices) -> None:
         log(ctx.session, ticket, "resident_note", now=ctx.now, actor_id=ctx.person.id, text=text)
         payload = {"text": text}
     else:
-        ctx.reply(
-            ctx.t(
-                "Send a photo or type a note for {number}; the technician will get it.", number=ticket.number
-            )
-        )
+        ctx.reply(_note_prompt(ctx, ticket))
         return
     end_dialog(ctx)
-    if ticket.technician_id is not None:
+    if ticket.kind == "matter":
+        community = ctx.services.site.community(ticket.community) or ctx.community
+        readers = (
+            [ticket.handler_id]
+            if ticket.handler_id is not None
+            else [
+                p.id
+                for p in await department_staff(
+                    ctx.session, community, ticket.department, exclude=ticket.about_staff_id
+                )
+            ]
+        )
+        for reader in readers:
+            notices.person("resident_note", ticket.id, reader, **payload)
+        ctx.reply(ctx.t("Added to {number}; the office has it.", number=ticket.number))
+    elif ticket.technician_id is not None:
         notices.person("resident_note", ticket.id, ticket.technician_id, **payload)
         ctx.reply(ctx.t("Added to {number}; the technician has it.", number=ticket.number))
     else:
         ctx.reply(ctx.t("Added to {number}; the technician will see it.", number=ticket.number))
+
+
+def _note_prompt(ctx: Context, ticket: Ticket) -> str:
+    if ticket.kind == "matter":
+        return ctx.t(
+            "Type your answer or a note for {number}, or send a photo; the office will get it.",
+            number=ticket.number,
+        )
+    return ctx.t(
+        "Send a photo or type a note for {number}; the technician will get it.", number=ticket.number
+    )

@@ -8,6 +8,7 @@ from handlers.messages import Choice, Outbound
 from handlers.templates.offers import OFFER_REF
 from handlers.templates.view import (
     View,
+    matter_answer_buttons,
     message,
     reason,
     resident_token,
@@ -39,6 +40,9 @@ async def completed(v: View) -> Outbound:
 
 async def confirm_reminder(v: View) -> Outbound:
     """A gentle reminder to confirm."""
+    if v.ticket.kind == "matter":
+        text = v.t("A reminder: was your {number} handled? Please let us know.", number=v.ticket.number)
+        return message(text, choices=await matter_answer_buttons(v), important=True)
     return message(
         v.t("A reminder: is your request {number} fixed? Please let us know.", number=v.ticket.number),
         choices=await _confirm_buttons(v),

@@ -12,9 +12,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dispatch.notices import Notice
 from dispatch.site import Community, format_duration
 from dispatch.tokens import token_for
+from handlers.buttons import ResidentTap, encode
 from handlers.context import Services
 from handlers.i18n import Translator
-from handlers.labels import HOLD_NAMES, REASONS, address_label, category_name, status_name, urgency_name
+from handlers.labels import (
+    HOLD_NAMES,
+    REASONS,
+    address_label,
+    category_name,
+    department_name,
+    matter_kind_name,
+    status_name,
+    urgency_name,
+)
 from handlers.messages import Choice, Outbound
 from storage.models import OutboxMessage, Person, Ticket
 from storage.repositories import People
@@ -47,8 +57,11 @@ class View:
         return address_label(self.community, tk.building, tk.unit, tk.room, self.lang, with_room=private)
 
     def headline(self) -> str:
-        """Number, category and urgency on one line."""
+        """Number, category and urgency on one line (a matter: number, kind and department)."""
         tk = self.ticket
+        if tk.kind == "matter":
+            kind = matter_kind_name(tk.matter_kind, self.t)
+            return f"{tk.number} · {kind} · {department_name(self.community, tk.department, self.lang)}"
         return (
             f"{tk.number} · {category_name(self.community, tk.category, self.lang)} · "
             f"{urgency_name(self.community, tk.urgency, self.lang)}"
@@ -108,7 +121,7 @@ def duration(view: View, attr: str) -> str:
 
 def status_words(view: View) -> str:
     """The ticket's status in the reader's language."""
-    return status_name(view.ticket.status, view.t)
+    return status_name(view.ticket.status, view.t, view.ticket.kind)
 
 
 async def resident_token(v: View) -> str:
@@ -125,3 +138,10 @@ def reason(v: View) -> str:
 async def technician_name(v: View) -> str:
     """The holder's name."""
     return await v.name(v.ticket.technician_id) or v.t("the technician")
+
+
+async def matter_answer_buttons(v: View) -> list[list[Choice]]:
+    """Handled / Not handled, for the resident of a matter."""
+    token = await resident_token(v)
+    handled, not_handled = (encode(ResidentTap(token, ResidentTap.FIXED, a)) for a in ("yes", "no"))
+    return [[Choice(handled, v.t("✅ Handled")), Choice(not_handled, v.t("❌ Not handled"))]]

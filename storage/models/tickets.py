@@ -7,11 +7,13 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     ForeignKey,
     Index,
     Integer,
     String,
     Text,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -19,7 +21,7 @@ from storage.models.base import Base
 
 
 class Ticket(Base):
-    """A repair request and where it stands."""
+    """A request and where it stands: a repair (报修), or a matter (报事: complaint, suggestion ...)."""
 
     __tablename__ = "tickets"
     __table_args__ = (
@@ -29,10 +31,13 @@ class Ticket(Base):
         Index("ix_tickets_technician_status", "technician_id", "status"),
         # Also by status alone. A supervisor's open tickets (/overdue) read only their own area's entries.
         Index("ix_tickets_status_area", "status", "community", "area"),
+        # A department's open matters (/matters) without reading the repairs.
+        Index("ix_tickets_department_status", "department", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(32), unique=True)
+    kind: Mapped[str] = mapped_column(String(10), default="repair", server_default="repair")
     community: Mapped[str] = mapped_column(String(40), index=True)
     status: Mapped[str] = mapped_column(String(20))
     resident_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
@@ -73,6 +78,14 @@ class Ticket(Base):
     fixed: Mapped[bool | None]
     rating: Mapped[int | None]
     comment: Mapped[str] = mapped_column(Text, default="")
+    # Matters (kind "matter"): what it is, the department that answers for it, the member of staff handling
+    # it, whether the resident stays unnamed to staff, and a member of staff a complaint is about (who never
+    # sees it).
+    matter_kind: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    department: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    handler_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    about_staff_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
 
 
 class Quote(Base):

@@ -13,6 +13,7 @@ from handlers.templates.render import render
 from storage.models import Person, Quote
 from tests.support.dialogs import file_ticket, ticket
 from tests.support.harness import CHANNEL, Harness, add_staff
+from tests.support.matters import file_matter, matter, office
 
 HAN = re.compile(r"[\u4e00-\u9fff]")
 
@@ -21,9 +22,11 @@ async def test_every_template_speaks_chinese_and_english(harness: Harness) -> No
     h = harness
     await add_staff(h, "Zhang", language="zh_CN")
     await add_staff(h, "Smith", language="en")
+    await office(h)
     await file_ticket(h, "resident", photos=1)
     await h.tap("Zhang", "抢单")
     held = await ticket(h)
+    reported = await matter(h, await file_matter(h, "resident", "小区停车场总是有车乱停，堵住通道"))
     now = h.clock.now()
     later = (now + timedelta(hours=2)).isoformat()
     templates = build_routes().templates
@@ -67,9 +70,11 @@ async def test_every_template_speaks_chinese_and_english(harness: Harness) -> No
         }
         said: dict[str, dict[str, str]] = {}
         for kind, template in templates.items():
+            # A matter's notices speak about a matter, the rest about a repair.
+            about = reported if kind.startswith("matter_") or kind == "converted" else held
             for language, reader in readers.items():
                 notice = Notice(
-                    kind, held.id, person_id=reader.id, channel=CHANNEL, chat_id=reader.name, data=data
+                    kind, about.id, person_id=reader.id, channel=CHANNEL, chat_id=reader.name, data=data
                 )
                 out = await render(session, h.services, [notice], {kind: template})
                 assert len(out) == 1, f"{kind} said nothing in {language}"

@@ -17,6 +17,7 @@ from handlers.buttons import (
     ChoiceTap,
     FollowUpTap,
     JobTap,
+    MatterTap,
     OfferTap,
     ResidentTap,
     Tap,
@@ -95,7 +96,7 @@ def test_the_longest_real_button_fits_with_room_to_spare() -> None:
 
 def test_every_kind_has_its_own_prefix() -> None:
     prefixes = [kind.PREFIX for kind in KINDS]
-    assert len(set(prefixes)) == len(prefixes) == 6
+    assert len(set(prefixes)) == len(prefixes) == len(KINDS) >= 7
     assert all(prefix.isalpha() and prefix.islower() for prefix in prefixes)
     assert prefix_of(f"o:{TOKEN}:a") == "o" and prefix_of("as:x") == "as" and prefix_of("?!") == ""
 
@@ -108,6 +109,7 @@ def _taps() -> st.SearchStrategy[Tap]:
         st.builds(ResidentTap, FIELD, FIELD, st.one_of(st.just(""), FIELD)),
         st.builds(AssignTap, FIELD),
         st.builds(FollowUpTap, FIELD),
+        st.builds(MatterTap, FIELD, FIELD),
     )
 
 

@@ -23,6 +23,18 @@ def _kinds_in(node: ast.expr) -> list[str] | None:
     return None
 
 
+def _tells_kind(node: ast.AST) -> bool:
+    """`notices.person(kind, ...)` or `.chat(kind, ...)`: a function passing its own `kind` parameter on."""
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in ("person", "chat")
+        and bool(node.args)
+        and isinstance(node.args[0], ast.Name)
+        and node.args[0].id == "kind"
+    )
+
+
 def emitted_kinds() -> tuple[set[str], list[str]]:
     """Every notice kind `Notices.person(...)` / `.chat(...)` is called with, and the calls it can't tell."""
     found: set[str] = set()
@@ -35,7 +47,7 @@ def emitted_kinds() -> tuple[set[str], list[str]]:
             for fn in ast.walk(tree):
                 if isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
                     names = [a.arg for a in fn.args.args]
-                    if "kind" in names:
+                    if "kind" in names and any(_tells_kind(call) for call in ast.walk(fn)):
                         relays[fn.name] = names.index("kind")
             for call in ast.walk(tree):
                 if not isinstance(call, ast.Call) or (not call.args and not call.keywords):

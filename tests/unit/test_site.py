@@ -541,3 +541,85 @@ def test_load_from_file(tmp_path: Path) -> None:
     assert other is not None and other.ticket_prefix == "OT"
     assert site.community("missing") is None
     assert site.default.buildings[0].units[0].rooms == ("101", "102", "201", "202", "301", "302")
+
+
+DEPARTMENTS = """
+[community.matters]
+accept = "2h"
+default_department = "service"
+
+[[community.department]]
+code = "service"
+name = "客服"
+name_en = "Service"
+supervisors = ["小周"]
+keywords = ["咨询"]
+
+[[community.department]]
+code = "security"
+name = "安保"
+keywords = ["噪音", "停车"]
+  [community.department.complaint]
+  accept = "30m"
+"""
+
+
+def test_departments_are_read_with_their_promises() -> None:
+    matters = parse(MINIMAL + DEPARTMENTS).default.matters
+    assert [d.code for d in matters.departments] == ["service", "security"]
+    assert matters.department("service") is not None and matters.department("service").supervisors == (
+        "小周",
+    )  # type: ignore[union-attr]
+    assert matters.suggest("晚上噪音太大") == "security" and matters.suggest("你好") == "service"
+    # security's own promise for complaints; the community's answer time where it has none
+    assert matters.deadlines_for("security", "complaint").accept.total_seconds() == 30 * 60
+    assert matters.deadlines_for("security", "complaint").answer.total_seconds() == 24 * 3600
+    assert matters.deadlines_for("security", "praise").accept.total_seconds() == 2 * 3600
+    assert matters.ticket_prefix == "BS"
+
+
+def test_a_site_without_departments_takes_no_matters() -> None:
+    matters = parse(MINIMAL).default.matters
+    assert matters.departments == () and matters.default_department == "" and not matters.mentions("噪音")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            'default_department = "service"',
+            'default_department = "cleaning"',
+            f'{C}.matters.default_department: unknown department "cleaning" (known: service, security)',
+        ),
+        (
+            'code = "security"',
+            'code = "security-and-parking"',
+            f'{C}.department[1].code: "security-and-parking"',
+        ),
+        ('accept = "30m"', 'accept = "soon"', f'{C}.department "security".complaint.accept:'),
+        (
+            'keywords = ["噪音", "停车"]',
+            'keywords = ["噪音"]\ncolour = 1',
+            f'{C}.department "security".colour: unknown',
+        ),
+        (
+            'accept = "2h"',
+            'accept = "2h"\nticket_prefix = "BX"',
+            f'{C}.matters.ticket_prefix: "BX" is the repairs',
+        ),
+    ],
+)
+def test_department_mistakes_stop_start_up_naming_the_key(old: str, new: str, message: str) -> None:
+    with pytest.raises(SiteError) as raised:
+        parse(MINIMAL + DEPARTMENTS.replace(old, new, 1))
+    assert message in str(raised.value)
+
+
+def test_the_demo_takes_matters_and_explains_what_is_out_of_scope(demo: Community) -> None:
+    matters = demo.matters
+    assert {d.code for d in matters.departments} == {"service", "security", "cleaning", "greening", "billing"}
+    assert matters.suggest("楼道里垃圾很臭") == "cleaning" and matters.suggest("物业费发票") == "billing"
+    outside = matters.outside("邻居纠纷怎么办")
+    assert (
+        outside is not None and "居委会" in outside.display("zh_CN") and "committee" in outside.display("en")
+    )

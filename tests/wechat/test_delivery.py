@@ -173,9 +173,10 @@ async def test_without_menu_messages_choices_are_numbered_and_numbers_pick_them(
     bot = wxlite
     bot.server.menu_unavailable = True  # 48001: this account may not send 菜单消息
     greeting = await bot.event(RESIDENT, "subscribe", expect="1. ")
-    assert greeting.kind == "text" and f"3. {ZH('❓ Help')}" in greeting.shown
+    # The menu: repair, a matter (报事), my requests, help.
+    assert greeting.kind == "text" and f"4. {ZH('❓ Help')}" in greeting.shown
     assert ZH("Reply with the number of your choice.") in greeting.shown
-    helped = await bot.say(RESIDENT, "3", expect="/repair")
+    helped = await bot.say(RESIDENT, "4", expect="/repair")
     assert ZH("Property office: {phone}", phone="")[:4] in helped.shown
     await bot.event(RESIDENT, "CLICK", "repair", expect=ZH("Where is the problem?"))
     asked = await bot.say(RESIDENT, "2")  # 2 = public area
