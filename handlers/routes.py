@@ -13,17 +13,17 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.buttons import AssignTap, FollowUpTap, JobTap, OfferTap, ResidentTap, Tap
+from handlers.buttons import AssignTap, FollowUpTap, JobTap, OfferTap, ResidentTap, StatsTap, Tap
 from handlers.context import Context, Services
 from handlers.intake import entry
 from handlers.intake import flow as intake
 from handlers.messages import Inbound, Outbound
-from handlers.office import assign, followups, groups, lists, tickets
+from handlers.office import assign, dashboard, export, followups, groups, lists, stats, tickets
 from handlers.resident import attach, commands, menu, ticket
 from handlers.technician import card, duty, my_jobs, offers
-from handlers.templates import assignment, closing, escalation, job_card, quotes, visit
+from handlers.templates import assignment, closing, digests, escalation, job_card, quotes, visit
 from handlers.templates import offers as offer_notices
-from handlers.templates.view import Template
+from handlers.templates.view import Template, TicketlessTemplate
 
 Command = Callable[[Context], Awaitable[None]]
 # A dialog's step: the event and the value of the button tapped (or label typed) for its last question.
@@ -57,6 +57,8 @@ class Routes:
     group_handlers: tuple[GroupHandler, ...]
     # A notice's kind -> its template.
     templates: Mapping[str, Template]
+    # Notices about no ticket (digests), kind -> template.
+    ticketless: Mapping[str, TicketlessTemplate]
 
 
 def build_routes() -> Routes:
@@ -83,6 +85,9 @@ def build_routes() -> Routes:
             "queue": lists.queue_command,
             "overdue": lists.overdue_command,
             "bindgroup": groups.bind_group_command,
+            "stats": stats.stats_command,
+            "export": export.export_command,
+            "dashboard": dashboard.dashboard_command,
             # every member of the office
             "ticket": tickets.ticket_command,
             "reopen": tickets.reopen_command,
@@ -95,6 +100,7 @@ def build_routes() -> Routes:
             ResidentTap: ButtonRoute(ticket.resident_button),
             AssignTap: ButtonRoute(assign.assign_button),
             FollowUpTap: ButtonRoute(followups.followup_button),
+            StatsTap: ButtonRoute(stats.stats_button),
         },
         dialogs={
             intake.NAME: intake.handle,
@@ -153,5 +159,10 @@ def build_routes() -> Routes:
             "followup_task": closing.followup_task,
             "cancelled_technician": closing.cancelled_technician,
             "offer_cancelled": closing.offer_cancelled,
+        },
+        ticketless={
+            # scheduled digests (dispatch/digests.py)
+            "digest_daily": digests.digest_daily,
+            "digest_weekly": digests.digest_weekly,
         },
     )

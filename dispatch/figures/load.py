@@ -126,14 +126,22 @@ _WANTED = or_(TicketEvent.to_status.in_(_STEPS), TicketEvent.kind.in_((*CONTACT_
 
 async def tickets(session: AsyncSession, site: Site, scope: Scope, period: Period) -> list[Facts]:
     """Every ticket of the scope filed in the period, with its steps."""
+    where = window(site, scope, period)
+    # Two reads rather than one join: grouping a join by ticket made SQLite walk every ticket in id order
+    # instead of the period's through ix_tickets_created (bench figure 8).
+    base = (await session.execute(select(*_COLUMNS).where(where).order_by(Ticket.id))).tuples().all()
+    if not base:
+        return []
     stmt = (
-        select(*_COLUMNS, *_STEPS_OF)
-        .outerjoin(TicketEvent, and_(TicketEvent.ticket_id == Ticket.id, _WANTED))
-        .where(window(site, scope, period))
-        .group_by(Ticket.id)
-        .order_by(Ticket.id)
+        select(TicketEvent.ticket_id, *_STEPS_OF)
+        .where(TicketEvent.ticket_id.in_(select(Ticket.id).where(where)), _WANTED)
+        .group_by(TicketEvent.ticket_id)
     )
-    return [Facts(*cast(tuple[Any, ...], row)) for row in (await session.execute(stmt)).tuples()]
+    steps = {row[0]: tuple(row[1:]) for row in (await session.execute(stmt)).tuples()}
+    return [Facts(*cast(tuple[Any, ...], row), *steps.get(row[0], _NO_STEPS)) for row in base]
+
+
+_NO_STEPS = (None, None, None, None, None, None, 0, 0)
 
 
 async def handbacks(session: AsyncSession, site: Site, scope: Scope, period: Period) -> dict[int, int]:

@@ -15,6 +15,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -195,26 +196,58 @@ def _minutes(later: datetime | None, earlier: datetime | None) -> float | None:
     return (later - earlier).total_seconds() / 60
 
 
-def _deadlines(site: Site, f: Facts) -> dict[str, tuple[datetime, datetime | None]]:
+@dataclass(frozen=True)
+class _Limits:
+    grab: timedelta
+    contact: timedelta
+    arrival: timedelta | None  # None: no arrival promise (the default urgency)
+    tz: ZoneInfo
+
+
+class _Rules:
+    """Each community's and urgency's limits, looked up once per pair (a report reads tens of thousands)."""
+
+    def __init__(self, site: Site) -> None:
+        self.site = site
+        self._limits: dict[tuple[str, str], _Limits] = {}
+        self._zones: dict[str, ZoneInfo] = {}
+
+    def zone(self, community: str) -> ZoneInfo:
+        zone = self._zones.get(community)
+        if zone is None:
+            zone = self._zones[community] = (self.site.community(community) or self.site.default).timezone
+        return zone
+
+    def limits(self, community: str, urgency: str) -> _Limits:
+        found = self._limits.get((community, urgency))
+        if found is None:
+            c = self.site.community(community) or self.site.default
+            u = c.urgency(urgency) or c.default_urgency
+            found = _Limits(u.grab, u.contact, None if u.is_default else u.arrival, c.timezone)
+            self._limits[(community, urgency)] = found
+        return found
+
+
+def _deadlines(rules: _Rules, f: Facts) -> dict[str, tuple[datetime, datetime | None]]:
     """Each promise that applies to the ticket: its deadline and when its step came (None: not yet)."""
-    community = site.community(f.community) or site.default
-    urgency = community.urgency(f.urgency) or community.default_urgency
-    out = {"grab": (f.created_at + urgency.grab, f.assigned)}
+    limits = rules.limits(f.community, f.urgency)
+    out = {"grab": (f.created_at + limits.grab, f.assigned)}
     if f.assigned is not None:
-        out["contact"] = (f.assigned + urgency.contact, f.contacted)
-        if not urgency.is_default:
-            out["arrival"] = (f.assigned + urgency.arrival, f.on_site)
-        out["same_day"] = (timers.end_of_local_day(f.assigned, community.timezone), f.completed)
+        out["contact"] = (f.assigned + limits.contact, f.contacted)
+        if limits.arrival is not None:
+            out["arrival"] = (f.assigned + limits.arrival, f.on_site)
+        out["same_day"] = (timers.end_of_local_day(f.assigned, limits.tz), f.completed)
     return out
 
 
 def promises(site: Site, facts: Iterable[Facts], now: datetime) -> tuple[Promise, ...]:
     """Met, missed (with the misses, latest first) and pending, per promise."""
+    rules = _Rules(site)
     met: Counter[str] = Counter()
     pending: Counter[str] = Counter()
     misses: dict[str, list[Miss]] = defaultdict(list)
     for f in facts:
-        for name, (deadline, came) in _deadlines(site, f).items():
+        for name, (deadline, came) in _deadlines(rules, f).items():
             if came is not None:
                 if came <= deadline:
                     met[name] += 1
@@ -240,9 +273,9 @@ def promises(site: Site, facts: Iterable[Facts], now: datetime) -> tuple[Promise
 
 def _per_day(site: Site, facts: list[Facts], period: Period) -> tuple[tuple[date, int], ...]:
     counts: Counter[date] = Counter()
+    rules = _Rules(site)
     for f in facts:
-        tz = (site.community(f.community) or site.default).timezone
-        counts[f.created_at.astimezone(tz).date()] += 1
+        counts[f.created_at.astimezone(rules.zone(f.community)).date()] += 1
     days = [period.first + timedelta(days=i) for i in range(period.days)]
     return tuple((day, counts[day]) for day in days)
 
