@@ -101,7 +101,7 @@ class ConsoleChat:
         try:
             await self._loop()
         finally:
-            timers.stop()
+            await timers.close()
 
     async def _prepare_staff(self) -> None:
         """Demo staff on the demo site; every member of staff gets a console chat so offers show here."""

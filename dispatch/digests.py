@@ -158,4 +158,4 @@ async def _low_ratings(
         .order_by(FollowUp.created_at)
         .limit(LIST_MAX)
     )
-    return [(n, int(r or 0), c or "") for n, r, c in (await session.execute(stmt)).tuples()]
+    return [(n, int(r or 0), c or "") for n, r, c in (await session.execute(stmt))]

@@ -62,13 +62,13 @@ async def rows(
     phones: dict[int, str] = {}
     if with_contacts and facts:
         stmt = select(Ticket.id, Ticket.phone).where(Ticket.id.in_([f.id for f in facts]))
-        phones = {tid: phone for tid, phone in (await session.execute(stmt)).tuples()}
+        phones = {tid: phone for tid, phone in (await session.execute(stmt))}
     out = []
     for f in facts:
         community = site.community(f.community) or site.default
 
-        def local(when: datetime | None, tz: Any = community.timezone) -> str:
-            return when.astimezone(tz).strftime("%Y-%m-%d %H:%M") if when else ""
+        def local(when: float | None, tz: Any = community.timezone) -> str:
+            return datetime.fromtimestamp(when, tz).strftime("%Y-%m-%d %H:%M") if when is not None else ""
 
         category = community.category(f.category)
         urgency = community.urgency(f.urgency)
@@ -76,7 +76,7 @@ async def rows(
         row: dict[str, Any] = {
             "number": f.number,
             "community": localized(community, language),
-            "filed": local(f.created_at),
+            "filed": local(f.created),
             "accepted": local(f.assigned),
             "contacted": local(f.contacted),
             "on_site": local(f.on_site),

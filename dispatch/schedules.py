@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -101,7 +101,7 @@ def _week_id(monday: date) -> str:
 
 
 def _aware(day: date, at: time, tz: ZoneInfo) -> datetime:
-    return datetime.combine(day, at, tz)
+    return datetime.combine(day, at, tz).astimezone(UTC)
 
 
 @dataclass(frozen=True)

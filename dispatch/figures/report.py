@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,6 +32,7 @@ RECURRING_DAYS = 90
 HAPPY = 4
 TOP = 5
 _ENDED = ("cancelled", "rejected")
+_EPOCH_DAY = date(1970, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -190,17 +191,20 @@ class Report:
         return next(p for p in self.promises if p.name == name)
 
 
-def _minutes(later: datetime | None, earlier: datetime | None) -> float | None:
+def _minutes(later: float | None, earlier: float | None) -> float | None:
+    """Minutes between two epoch times (None when either is missing)."""
     if later is None or earlier is None:
         return None
-    return (later - earlier).total_seconds() / 60
+    return (later - earlier) / 60
 
 
 @dataclass(frozen=True)
 class _Limits:
-    grab: timedelta
-    contact: timedelta
-    arrival: timedelta | None  # None: no arrival promise (the default urgency)
+    """Seconds each promise allows, and the community's zone."""
+
+    grab: float
+    contact: float
+    arrival: float | None  # None: no arrival promise (the default urgency)
     tz: ZoneInfo
 
 
@@ -211,6 +215,8 @@ class _Rules:
         self.site = site
         self._limits: dict[tuple[str, str], _Limits] = {}
         self._zones: dict[str, ZoneInfo] = {}
+        self._offsets: dict[tuple[ZoneInfo, int], float] = {}
+        self._ends: dict[tuple[ZoneInfo, date], float] = {}
 
     def zone(self, community: str) -> ZoneInfo:
         zone = self._zones.get(community)
@@ -218,31 +224,55 @@ class _Rules:
             zone = self._zones[community] = (self.site.community(community) or self.site.default).timezone
         return zone
 
+    def local_day(self, when: float, tz: ZoneInfo) -> date:
+        """The local date of an epoch time (offsets looked up once per hour of time)."""
+        hour = int(when // 3600)
+        offset = self._offsets.get((tz, hour))
+        if offset is None:
+            moment = datetime.fromtimestamp(hour * 3600, UTC)
+            offset = self._offsets[(tz, hour)] = tz.utcoffset(moment).total_seconds()  # type: ignore[union-attr]
+        return _EPOCH_DAY + timedelta(days=int((when + offset) // 86400))
+
+    def end_of_day(self, when: float, tz: ZoneInfo) -> float:
+        """The same-day deadline of a job taken at `when` (dispatch.timers.end_of_local_day), epoch."""
+        day = self.local_day(when, tz)
+        end = self._end(day, tz)
+        return end if end > when else self._end(day + timedelta(days=1), tz)
+
+    def _end(self, day: date, tz: ZoneInfo) -> float:
+        found = self._ends.get((tz, day))
+        if found is None:
+            found = datetime.combine(day, timers.END_OF_DAY, tz).timestamp()
+            self._ends[(tz, day)] = found
+        return found
+
     def limits(self, community: str, urgency: str) -> _Limits:
         found = self._limits.get((community, urgency))
         if found is None:
             c = self.site.community(community) or self.site.default
             u = c.urgency(urgency) or c.default_urgency
-            found = _Limits(u.grab, u.contact, None if u.is_default else u.arrival, c.timezone)
+            arrival = None if u.is_default else u.arrival.total_seconds()
+            found = _Limits(u.grab.total_seconds(), u.contact.total_seconds(), arrival, c.timezone)
             self._limits[(community, urgency)] = found
         return found
 
 
-def _deadlines(rules: _Rules, f: Facts) -> dict[str, tuple[datetime, datetime | None]]:
+def _deadlines(rules: _Rules, f: Facts) -> dict[str, tuple[float, float | None]]:
     """Each promise that applies to the ticket: its deadline and when its step came (None: not yet)."""
     limits = rules.limits(f.community, f.urgency)
-    out = {"grab": (f.created_at + limits.grab, f.assigned)}
+    out = {"grab": (f.created + limits.grab, f.assigned)}
     if f.assigned is not None:
         out["contact"] = (f.assigned + limits.contact, f.contacted)
         if limits.arrival is not None:
             out["arrival"] = (f.assigned + limits.arrival, f.on_site)
-        out["same_day"] = (timers.end_of_local_day(f.assigned, limits.tz), f.completed)
+        out["same_day"] = (rules.end_of_day(f.assigned, limits.tz), f.completed)
     return out
 
 
 def promises(site: Site, facts: Iterable[Facts], now: datetime) -> tuple[Promise, ...]:
     """Met, missed (with the misses, latest first) and pending, per promise."""
     rules = _Rules(site)
+    now_s = now.timestamp()
     met: Counter[str] = Counter()
     pending: Counter[str] = Counter()
     misses: dict[str, list[Miss]] = defaultdict(list)
@@ -252,11 +282,11 @@ def promises(site: Site, facts: Iterable[Facts], now: datetime) -> tuple[Promise
                 if came <= deadline:
                     met[name] += 1
                 else:
-                    misses[name].append(Miss(f.number, int((came - deadline).total_seconds() // 60), False))
+                    misses[name].append(Miss(f.number, int((came - deadline) // 60), False))
             elif f.status in _ENDED:
                 continue
-            elif now > deadline:
-                misses[name].append(Miss(f.number, int((now - deadline).total_seconds() // 60), True))
+            elif now_s > deadline:
+                misses[name].append(Miss(f.number, int((now_s - deadline) // 60), True))
             else:
                 pending[name] += 1
     return tuple(
@@ -275,16 +305,18 @@ def _per_day(site: Site, facts: list[Facts], period: Period) -> tuple[tuple[date
     counts: Counter[date] = Counter()
     rules = _Rules(site)
     for f in facts:
-        counts[f.created_at.astimezone(rules.zone(f.community)).date()] += 1
+        counts[rules.local_day(f.created, rules.zone(f.community))] += 1
     days = [period.first + timedelta(days=i) for i in range(period.days)]
     return tuple((day, counts[day]) for day in days)
 
 
-def _technicians(facts: list[Facts], handed: dict[int, int], names: dict[int, str]) -> tuple[Technician, ...]:
+def _technicians(facts: list[Facts], names: dict[int, str]) -> tuple[Technician, ...]:
     held: dict[int, list[Facts]] = defaultdict(list)
+    handed: Counter[int] = Counter()
     for f in facts:
         if f.technician_id is not None:
             held[f.technician_id].append(f)
+        handed.update(f.handed_back_by)
     rows = []
     for tid in set(held) | set(handed):
         jobs = held.get(tid, [])
@@ -317,7 +349,6 @@ def compute(
     period: Period,
     facts: list[Facts],
     now: datetime,
-    handed: dict[int, int] | None = None,
     names: dict[int, str] | None = None,
     recurring: Iterable[Recurring] = (),
 ) -> Report:
@@ -347,9 +378,9 @@ def compute(
         by_source=counts(f.source or "unknown" for f in facts),
         by_status=counts(f.status for f in facts),
         per_day=_per_day(site, facts, period),
-        response=times(m for f in facts if (m := _minutes(f.assigned, f.created_at)) is not None),
+        response=times(m for f in facts if (m := _minutes(f.assigned, f.created)) is not None),
         arrival=times(m for f in facts if (m := _minutes(f.on_site, f.assigned)) is not None),
-        completion=times(m for f in facts if (m := _minutes(f.completed, f.created_at)) is not None),
+        completion=times(m for f in facts if (m := _minutes(f.completed, f.created)) is not None),
         promises=promises(site, facts, now),
         judged=len(judged),
         first_time_fixed=sum(1 for f in judged if not f.reworks),
@@ -362,7 +393,7 @@ def compute(
         ],
         completed=len(completed),
         followed=sum(1 for f in completed if f.followed is not None),
-        technicians=_technicians(facts, handed or {}, names or {}),
+        technicians=_technicians(facts, names or {}),
         buildings=_ranked(buildings),
         units=_ranked(units),
         recurring=tuple(recurring),
@@ -372,9 +403,11 @@ def compute(
 async def build(session: AsyncSession, site: Site, scope: Scope, period: Period, now: datetime) -> Report:
     """Read the period's tickets and compute the report (recurring faults over the 90 days to its end)."""
     facts = await load.tickets(session, site, scope, period)
-    handed = await load.handbacks(session, site, scope, period)
-    names = await load.names(session, [f.technician_id for f in facts if f.technician_id] + list(handed))
+    people = {f.technician_id for f in facts if f.technician_id} | {
+        a for f in facts for a in f.handed_back_by
+    }
+    names = await load.names(session, sorted(people))
     window = Period(period.last - timedelta(days=RECURRING_DAYS - 1), period.last)
     repeats = await load.repeats(session, site, scope, window, RECURRING_TIMES)
     recurring = [Recurring(c, b or "", u, r, cat, n, last) for c, b, u, r, cat, n, last in repeats]
-    return compute(site, scope, period, facts, now, handed, names, recurring)
+    return compute(site, scope, period, facts, now, names, recurring)
