@@ -152,8 +152,10 @@ async def tickets(session: AsyncSession, site: Site, scope: Scope, period: Perio
     if session.get_bind().dialect.name == "postgresql":
         # Compiling this one query costs PostgreSQL more than running it: no JIT in this transaction.
         await session.execute(text("SET LOCAL jit = off"))
+    # Core rows, not the ORM's: tens of thousands of plain tuples, nothing to track.
+    connection = await session.connection()
     stmt = select(*_COLUMNS).where(window(site, scope, period)).order_by(Ticket.id)
-    facts = {row[0]: Facts(*cast(tuple[Any, ...], row)) for row in (await session.execute(stmt))}
+    facts = {row[0]: Facts(*cast(tuple[Any, ...], row)) for row in (await connection.execute(stmt))}
     if not facts:
         return []
     ids = list(facts)
@@ -163,7 +165,7 @@ async def tickets(session: AsyncSession, site: Site, scope: Scope, period: Perio
         chunks = [TicketEvent.ticket_id.in_(ids[i : i + _CHUNK]) for i in range(0, len(ids), _CHUNK)]
     for chunk in chunks:
         stmt = select(TicketEvent.ticket_id, *_STEPS_OF).where(chunk, _WANTED).group_by(TicketEvent.ticket_id)
-        for row in (await session.execute(stmt)):
+        for row in await session.execute(stmt):
             tid, steps = int(row[0]), tuple(row[1:])
             f = facts.get(tid)
             if f is None:  # in the id range, but filed outside the period or the scope

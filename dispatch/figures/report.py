@@ -198,6 +198,47 @@ def _minutes(later: float | None, earlier: float | None) -> float | None:
     return (later - earlier) / 60
 
 
+class _Zone:
+    """A time zone's local days and same-day deadlines for epoch times, each worked out once per hour or
+    day of time (a report reads tens of thousands of times)."""
+
+    def __init__(self, tz: ZoneInfo) -> None:
+        self.tz = tz
+        self._offsets: dict[int, float] = {}
+        self._days: dict[int, date] = {}
+        self._ends: dict[int, float] = {}
+
+    def day_number(self, when: float) -> int:
+        """Local days since 1970-01-01 of an epoch time."""
+        hour = int(when // 3600)
+        offset = self._offsets.get(hour)
+        if offset is None:
+            shift = self.tz.utcoffset(datetime.fromtimestamp(hour * 3600, UTC))
+            offset = self._offsets[hour] = shift.total_seconds() if shift else 0.0
+        return int((when + offset) // 86400)
+
+    def local_day(self, when: float) -> date:
+        """The local date of an epoch time."""
+        number = self.day_number(when)
+        day = self._days.get(number)
+        if day is None:
+            day = self._days[number] = _EPOCH_DAY + timedelta(days=number)
+        return day
+
+    def end_of_day(self, when: float) -> float:
+        """The same-day deadline of a job taken at `when` (as dispatch.timers.end_of_local_day), epoch."""
+        number = self.day_number(when)
+        end = self._end(number)
+        return end if end > when else self._end(number + 1)
+
+    def _end(self, number: int) -> float:
+        found = self._ends.get(number)
+        if found is None:
+            day = _EPOCH_DAY + timedelta(days=number)
+            found = self._ends[number] = datetime.combine(day, timers.END_OF_DAY, self.tz).timestamp()
+        return found
+
+
 @dataclass(frozen=True)
 class _Limits:
     """Seconds each promise allows, and the community's zone."""
@@ -205,107 +246,97 @@ class _Limits:
     grab: float
     contact: float
     arrival: float | None  # None: no arrival promise (the default urgency)
-    tz: ZoneInfo
+    zone: _Zone
 
 
 class _Rules:
-    """Each community's and urgency's limits, looked up once per pair (a report reads tens of thousands)."""
+    """Each community's and urgency's limits, looked up once per pair."""
 
     def __init__(self, site: Site) -> None:
         self.site = site
-        self._limits: dict[tuple[str, str], _Limits] = {}
-        self._zones: dict[str, ZoneInfo] = {}
-        self._offsets: dict[tuple[ZoneInfo, int], float] = {}
-        self._ends: dict[tuple[ZoneInfo, date], float] = {}
+        self._limits: dict[str, dict[str, _Limits]] = {}
+        self._zones: dict[str, _Zone] = {}
+        self._by_tz: dict[ZoneInfo, _Zone] = {}
 
-    def zone(self, community: str) -> ZoneInfo:
+    def zone(self, community: str) -> _Zone:
+        """The community's zone."""
         zone = self._zones.get(community)
         if zone is None:
-            zone = self._zones[community] = (self.site.community(community) or self.site.default).timezone
+            tz = (self.site.community(community) or self.site.default).timezone
+            zone = self._zones[community] = self._by_tz.setdefault(tz, _Zone(tz))
         return zone
 
-    def local_day(self, when: float, tz: ZoneInfo) -> date:
-        """The local date of an epoch time (offsets looked up once per hour of time)."""
-        hour = int(when // 3600)
-        offset = self._offsets.get((tz, hour))
-        if offset is None:
-            moment = datetime.fromtimestamp(hour * 3600, UTC)
-            offset = self._offsets[(tz, hour)] = tz.utcoffset(moment).total_seconds()  # type: ignore[union-attr]
-        return _EPOCH_DAY + timedelta(days=int((when + offset) // 86400))
-
-    def end_of_day(self, when: float, tz: ZoneInfo) -> float:
-        """The same-day deadline of a job taken at `when` (dispatch.timers.end_of_local_day), epoch."""
-        day = self.local_day(when, tz)
-        end = self._end(day, tz)
-        return end if end > when else self._end(day + timedelta(days=1), tz)
-
-    def _end(self, day: date, tz: ZoneInfo) -> float:
-        found = self._ends.get((tz, day))
-        if found is None:
-            found = datetime.combine(day, timers.END_OF_DAY, tz).timestamp()
-            self._ends[(tz, day)] = found
-        return found
-
     def limits(self, community: str, urgency: str) -> _Limits:
-        found = self._limits.get((community, urgency))
+        """The limits of an urgency in a community."""
+        of_community = self._limits.get(community)
+        if of_community is None:
+            of_community = self._limits[community] = {}
+        found = of_community.get(urgency)
         if found is None:
             c = self.site.community(community) or self.site.default
             u = c.urgency(urgency) or c.default_urgency
             arrival = None if u.is_default else u.arrival.total_seconds()
-            found = _Limits(u.grab.total_seconds(), u.contact.total_seconds(), arrival, c.timezone)
-            self._limits[(community, urgency)] = found
+            zone = self.zone(community)
+            found = of_community[urgency] = _Limits(
+                u.grab.total_seconds(), u.contact.total_seconds(), arrival, zone
+            )
         return found
 
 
-def _deadlines(rules: _Rules, f: Facts) -> dict[str, tuple[float, float | None]]:
-    """Each promise that applies to the ticket: its deadline and when its step came (None: not yet)."""
-    limits = rules.limits(f.community, f.urgency)
-    out = {"grab": (f.created + limits.grab, f.assigned)}
-    if f.assigned is not None:
-        out["contact"] = (f.assigned + limits.contact, f.contacted)
-        if limits.arrival is not None:
-            out["arrival"] = (f.assigned + limits.arrival, f.on_site)
-        out["same_day"] = (rules.end_of_day(f.assigned, limits.tz), f.completed)
-    return out
+class _Tally:
+    """One promise being counted."""
+
+    def __init__(self, name: str, now: float) -> None:
+        self.name, self.now = name, now
+        self.met = self.pending = 0
+        self.misses: list[Miss] = []
+
+    def judge(self, deadline: float, came: float | None, ended: bool, number: str) -> None:
+        """Met, missed (late or still outstanding), pending, or nothing (the ticket ended without it)."""
+        if came is not None:
+            if came <= deadline:
+                self.met += 1
+            else:
+                self.misses.append(Miss(number, int((came - deadline) // 60), False))
+        elif ended:
+            return
+        elif self.now > deadline:
+            self.misses.append(Miss(number, int((self.now - deadline) // 60), True))
+        else:
+            self.pending += 1
+
+    def result(self) -> Promise:
+        """The promise's figures, the latest misses first."""
+        misses = tuple(sorted(self.misses, key=lambda m: -m.late))
+        return Promise(self.name, self.met, len(misses), self.pending, misses)
 
 
 def promises(site: Site, facts: Iterable[Facts], now: datetime) -> tuple[Promise, ...]:
-    """Met, missed (with the misses, latest first) and pending, per promise."""
+    """Met, missed (with the misses, latest first) and pending, per promise. Grab: filed -> accepted within
+    the urgency's window; contact and arrival: from the first acceptance; same day: completed by the end of
+    the working day the job was first accepted (dispatch.timers.end_of_local_day)."""
     rules = _Rules(site)
-    now_s = now.timestamp()
-    met: Counter[str] = Counter()
-    pending: Counter[str] = Counter()
-    misses: dict[str, list[Miss]] = defaultdict(list)
+    tallies = {name: _Tally(name, now.timestamp()) for name in PROMISES}
+    grab, contact, arrival, same_day = (tallies[name] for name in PROMISES)
     for f in facts:
-        for name, (deadline, came) in _deadlines(rules, f).items():
-            if came is not None:
-                if came <= deadline:
-                    met[name] += 1
-                else:
-                    misses[name].append(Miss(f.number, int((came - deadline) // 60), False))
-            elif f.status in _ENDED:
-                continue
-            elif now_s > deadline:
-                misses[name].append(Miss(f.number, int((now_s - deadline) // 60), True))
-            else:
-                pending[name] += 1
-    return tuple(
-        Promise(
-            name,
-            met[name],
-            len(misses[name]),
-            pending[name],
-            tuple(sorted(misses[name], key=lambda m: -m.late)),
-        )
-        for name in PROMISES
-    )
+        limits = rules.limits(f.community, f.urgency)
+        ended = f.status in _ENDED
+        grab.judge(f.created + limits.grab, f.assigned, ended, f.number)
+        taken = f.assigned
+        if taken is None:
+            continue
+        contact.judge(taken + limits.contact, f.contacted, ended, f.number)
+        if limits.arrival is not None:
+            arrival.judge(taken + limits.arrival, f.on_site, ended, f.number)
+        same_day.judge(limits.zone.end_of_day(taken), f.completed, ended, f.number)
+    return tuple(tallies[name].result() for name in PROMISES)
 
 
 def _per_day(site: Site, facts: list[Facts], period: Period) -> tuple[tuple[date, int], ...]:
     counts: Counter[date] = Counter()
     rules = _Rules(site)
     for f in facts:
-        counts[rules.local_day(f.created, rules.zone(f.community))] += 1
+        counts[rules.zone(f.community).local_day(f.created)] += 1
     days = [period.first + timedelta(days=i) for i in range(period.days)]
     return tuple((day, counts[day]) for day in days)
 
