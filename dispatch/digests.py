@@ -18,13 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch import staff
 from dispatch.figures import Period, Scope, build
-from dispatch.figures.load import quiet
+from dispatch.figures.load import open_tickets, quiet
+from dispatch.figures.report import promises
 from dispatch.lifecycle import OPEN
 from dispatch.notices import Notices
 from dispatch.schedules import Calendar, Daily, Schedule, Weekly
 from dispatch.site import Site
 from storage.models import FollowUp, Person, Ticket, Timer
-from storage.repositories import Tickets
 
 DAILY = "digest_daily"
 WEEKLY = "digest_weekly"
@@ -94,7 +94,7 @@ async def _daily(site: Site, session: AsyncSession, timer: Timer, now: datetime,
         if await quiet(session, site, scope, period, sorted(OPEN)):
             continue
         report = await build(session, site, scope, period, now)
-        overdue = await _overdue(session, scope, now)
+        overdue = await _overdue(session, site, scope, now)
         low = await _low_ratings(session, site, scope, period)
         open_now = await _open_count(session, scope)
         notices.person(
@@ -118,7 +118,7 @@ async def _weekly(site: Site, session: AsyncSession, timer: Timer, now: datetime
         if await quiet(session, site, scope, period, sorted(OPEN)):
             continue
         report = await build(session, site, scope, period, now)
-        overdue = await _overdue(session, scope, now)
+        overdue = await _overdue(session, site, scope, now)
         open_now = await _open_count(session, scope)
         notices.person(
             "digest_weekly", None, person.id, report=report, overdue=overdue, low=[], open=open_now
@@ -127,10 +127,14 @@ async def _weekly(site: Site, session: AsyncSession, timer: Timer, now: datetime
     return f"sent {sent}" if sent else "quiet"
 
 
-async def _overdue(session: AsyncSession, scope: Scope, now: datetime) -> list[tuple[str, str, datetime]]:
-    """Open tickets of the scope with a deadline already passed: number, what is late, since when."""
-    found = await Tickets(session).at_risk(now, OPEN, scope.community, scope.areas)
-    return [(ticket.number, kind, due) for ticket, kind, due in found[:LIST_MAX]]
+async def _overdue(
+    session: AsyncSession, site: Site, scope: Scope, now: datetime
+) -> list[tuple[str, str, int]]:
+    """Open tickets of the scope with a promise broken and still outstanding: number, which promise, minutes
+    late; the latest first."""
+    facts = await open_tickets(session, scope, sorted(OPEN))
+    late = [(m.number, p.name, m.late) for p in promises(site, facts, now) for m in p.misses if m.outstanding]
+    return sorted(late, key=lambda row: -row[2])
 
 
 async def _open_count(session: AsyncSession, scope: Scope) -> int:

@@ -149,12 +149,21 @@ _WANTED = or_(TicketEvent.to_status.in_(_STEPS), TicketEvent.kind.in_((*CONTACT_
 
 async def tickets(session: AsyncSession, site: Site, scope: Scope, period: Period) -> list[Facts]:
     """Every ticket of the scope filed in the period, with its steps, oldest first."""
+    return await _facts(session, window(site, scope, period))
+
+
+async def open_tickets(session: AsyncSession, scope: Scope, statuses: Sequence[str]) -> list[Facts]:
+    """Every ticket of the scope open now (whenever filed), with its steps."""
+    return await _facts(session, and_(scope.where(), Ticket.status.in_(sorted(statuses))))
+
+
+async def _facts(session: AsyncSession, where: ColumnElement[bool]) -> list[Facts]:
     if session.get_bind().dialect.name == "postgresql":
         # Compiling this one query costs PostgreSQL more than running it: no JIT in this transaction.
         await session.execute(text("SET LOCAL jit = off"))
     # Core rows, not the ORM's: tens of thousands of plain tuples, nothing to track.
     connection = await session.connection()
-    stmt = select(*_COLUMNS).where(window(site, scope, period)).order_by(Ticket.id)
+    stmt = select(*_COLUMNS).where(where).order_by(Ticket.id)
     facts = {row[0]: Facts(*cast(tuple[Any, ...], row)) for row in (await connection.execute(stmt))}
     if not facts:
         return []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from dispatch.figures import Report
@@ -11,14 +10,16 @@ from handlers.messages import Outbound
 from handlers.templates import reports
 from handlers.templates.view import NoticeView, message
 
-# What each deadline kind means, for the overdue list.
+LIST_MAX = 10
+
+# What each deadline kind (a timer's, or a promise's) means, for the overdue lists.
 DEADLINES = {
+    "same_day": N_("Not finished the same day"),
     "grab": N_("Nobody has taken it"),
     "manager": N_("Nobody has taken it"),
     "contact": N_("Resident not contacted"),
     "arrival": N_("Technician not there"),
     "stall": N_("No progress"),
-    "same_day": N_("Not finished today"),
     "requeue": N_("Waiting for the next slot"),
     "hold_end": N_("Hold overran"),
     "confirm_remind": N_("Resident has not confirmed"),
@@ -30,14 +31,13 @@ def _text(v: NoticeView, heading: str) -> str:
     d: dict[str, Any] = v.notice.data
     report: Report = d["report"]
     t, site = v.t, v.services.site
-    community = site.community(report.scope.community or "") or site.default
     lines = [heading, reports.scope_words(report.scope, site, t), reports.body(report, t), ""]
     lines.append(t("Open now: {open} · overdue: {late}", open=d["open"], late=len(d["overdue"])))
-    for number, kind, due in d["overdue"]:
-        since = (
-            due.astimezone(community.timezone).strftime("%m-%d %H:%M") if isinstance(due, datetime) else ""
+    for number, kind, late in d["overdue"][:LIST_MAX]:
+        lines.append(
+            f"• {number} · {t(DEADLINES.get(kind, kind))} · "
+            + t("{late} late", late=reports.minutes(late, t))
         )
-        lines.append(f"• {number} · {t(DEADLINES.get(kind, kind))} · {since}")
     if d["low"]:
         lines.append(t("Low ratings:"))
         lines += reports.low_ratings(d["low"], t)
