@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot.app import App
+from bot.ops.web import WebServer
 from bot.timer_loop import TimerLoop
 from dispatch import staff
 from dispatch.site.demo import seed_demo_staff
@@ -98,10 +99,27 @@ class ConsoleChat:
             self.app.db, self.app.services, self.app.sender, self.app.settings.baoxiu_timer_interval
         )
         timers.start()
+        web = await self._dashboard()
         try:
             await self._loop()
         finally:
             await timers.close()
+            if web is not None:
+                await web.stop()
+
+    async def _dashboard(self) -> WebServer | None:
+        """The web server, so that /dashboard's link opens here too (a taken port only turns it off)."""
+        if not self.app.settings.baoxiu_dashboard:
+            return None
+        web = WebServer(self.app)
+        try:
+            await web.start()
+        except OSError as exc:
+            self.stdout.write(
+                f"   (console: no dashboard: {web.host}:{web.port} is not free: {exc.strerror})\n"
+            )
+            return None
+        return web
 
     async def _prepare_staff(self) -> None:
         """Demo staff on the demo site; every member of staff gets a console chat so offers show here."""

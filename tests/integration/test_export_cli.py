@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from openpyxl import load_workbook
 
-from tests.integration.test_cli import run
+from tests.support.cli import run
 
 FILE_ONE = "\n".join(
     ["报修", "1", "1", "1", "1203", "13812345678", "厨房水管漏水了", "1", "1", "1", "1", "1", "/quit"]
