@@ -148,7 +148,7 @@ _WANTED = or_(TicketEvent.to_status.in_(_STEPS), TicketEvent.kind.in_((*CONTACT_
 
 
 async def tickets(session: AsyncSession, site: Site, scope: Scope, period: Period) -> list[Facts]:
-    """Every ticket of the scope filed in the period, with its steps, oldest first."""
+    """Every ticket of the scope filed in the period, with its steps, in the order filed."""
     return await _facts(session, window(site, scope, period))
 
 
@@ -163,11 +163,12 @@ async def _facts(session: AsyncSession, where: ColumnElement[bool]) -> list[Fact
         await session.execute(text("SET LOCAL jit = off"))
     # Core rows, not the ORM's: tens of thousands of plain tuples, nothing to track.
     connection = await session.connection()
-    stmt = select(*_COLUMNS).where(where).order_by(Ticket.id)
+    # In the order filed: the created_at indexes give it without a sort.
+    stmt = select(*_COLUMNS).where(where).order_by(Ticket.created_at, Ticket.id)
     facts = {row[0]: Facts(*cast(tuple[Any, ...], row)) for row in (await connection.execute(stmt))}
     if not facts:
         return []
-    ids = list(facts)
+    ids = sorted(facts)
     if len(ids) >= _DENSE * (ids[-1] - ids[0] + 1):
         chunks = [TicketEvent.ticket_id.between(ids[0], ids[-1])]
     else:

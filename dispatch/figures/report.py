@@ -33,6 +33,7 @@ HAPPY = 4
 TOP = 5
 _ENDED = ("cancelled", "rejected")
 _EPOCH_DAY = date(1970, 1, 1)
+_YEARS = range(2000, 2041)
 
 
 @dataclass(frozen=True)
@@ -207,9 +208,15 @@ class _Zone:
         self._offsets: dict[int, float] = {}
         self._days: dict[int, date] = {}
         self._ends: dict[int, float] = {}
+        # A zone that kept one offset through the years a report covers (China's) needs no lookup per time.
+        offsets = {tz.utcoffset(datetime(year, month, 1, tzinfo=UTC)) for year in _YEARS for month in (1, 7)}
+        only = offsets.pop() if len(offsets) == 1 else None
+        self._fixed = only.total_seconds() if only is not None else None
 
     def day_number(self, when: float) -> int:
         """Local days since 1970-01-01 of an epoch time."""
+        if self._fixed is not None:
+            return int((when + self._fixed) // 86400)
         hour = int(when // 3600)
         offset = self._offsets.get(hour)
         if offset is None:
@@ -333,12 +340,16 @@ def promises(site: Site, facts: Iterable[Facts], now: datetime) -> tuple[Promise
 
 
 def _per_day(site: Site, facts: list[Facts], period: Period) -> tuple[tuple[date, int], ...]:
-    counts: Counter[date] = Counter()
+    numbers: Counter[int] = Counter()
     rules = _Rules(site)
+    zone, community = None, None
     for f in facts:
-        counts[rules.zone(f.community).local_day(f.created)] += 1
-    days = [period.first + timedelta(days=i) for i in range(period.days)]
-    return tuple((day, counts[day]) for day in days)
+        if f.community != community:
+            zone, community = rules.zone(f.community), f.community
+        assert zone is not None
+        numbers[zone.day_number(f.created)] += 1
+    first = (period.first - _EPOCH_DAY).days
+    return tuple((period.first + timedelta(days=i), numbers[first + i]) for i in range(period.days))
 
 
 def _technicians(facts: list[Facts], names: dict[int, str]) -> tuple[Technician, ...]:
