@@ -22,7 +22,6 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from bot.ops import dashboard_page
 from dispatch import logins
 from dispatch.figures import may_view
 from handlers.i18n import Translator, normalize_language
@@ -144,6 +143,8 @@ def dashboard_routes(app: App) -> list[BaseRoute]:
         return response
 
     async def page(request: Request) -> Response:
+        from bot.ops import dashboard_page  # Jinja2 and the charts load when someone opens the page
+
         now = app.services.clock.now()
         person_id = sessions.read(request.cookies.get(COOKIE, ""), now)
         if person_id is None:
