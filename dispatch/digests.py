@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dispatch import staff
 from dispatch.figures import Period, Scope, build
 from dispatch.figures.load import open_tickets, quiet
-from dispatch.figures.report import promises
+from dispatch.figures.promises import promises
 from dispatch.lifecycle import OPEN
 from dispatch.notices import Notices
 from dispatch.schedules import Calendar, Daily, Schedule, Weekly
