@@ -146,3 +146,15 @@ async def test_settings_move_or_turn_off_the_digests(harness: Harness) -> None:
     off = calendar(h, daily_at=None, weekly=None)
     await start(h.db, Services(site=h.services.site, clock=h.clock, media=h.services.media, calendar=off))
     assert {t.status for t in await occurrences(h.db)} == {"cancelled"}
+
+
+async def test_the_digest_reads_in_chinese(harness: Harness) -> None:
+    h = harness
+    await add_staff(h, "陈主管", "supervisor", user=BOSS, areas=("north",), language="zh_CN")
+    await file_ticket(h)
+    h.services.calendar = calendar(h)
+    await start(h.db, h.services)
+    h.clock.set(TUESDAY_0830)
+    await tick(h, 0)
+    text = next(t for t in h.texts(BOSS) if t.startswith("🗓"))
+    assert text.startswith("🗓 每日汇总：2026-11-23") and "报修：1 单" in text and "未完结：1" in text
