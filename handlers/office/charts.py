@@ -70,7 +70,8 @@ def _rows(ax: Axes, items: list[tuple[str, int]], title: str, empty: str) -> Non
     items = items[:8] or [(empty, 0)]
     labels = [label for label, _ in items][::-1]
     values = [value for _, value in items][::-1]
-    bars = ax.barh(labels, values, color=BAR)
+    bars = ax.barh(labels, values, color=BAR, height=0.6)
+    ax.set_ylim(-0.6, max(len(items), 4) - 0.4)  # a bar or two stay bars, not blocks
     ax.bar_label(bars, padding=3, fontsize=9)
     ax.set_title(title, loc="left", fontsize=12)
     ax.xaxis.set_visible(False)
