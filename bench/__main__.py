@@ -12,7 +12,7 @@ import traceback
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from bench import fanout, grab, intake, lookups, memory, timers, wechat
+from bench import fanout, grab, intake, lookups, memory, reports, timers, wechat
 from bench.bot import BotProcess
 from bench.common import ADMIN_DSN, Backend, Row, Run, load, machine, postgres_version, run_folder
 
@@ -25,6 +25,7 @@ FIGURES: dict[str, tuple[str, Figure]] = {
     "5": ("fan-out", fanout.figure),
     "6": ("memory", memory.figure),
     "7": ("WeChat callbacks", wechat.figure),
+    "8": ("reports", reports.figure),
 }
 
 

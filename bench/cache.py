@@ -24,7 +24,7 @@ from bench.common import DATA, Backend, admin, pg_databases, pg_exists, pg_url, 
 from storage.db import Database
 from storage.models import Base
 
-GENERATOR = "g3"  # bump when history.py changes what it generates
+GENERATOR = "g4"  # bump when history.py changes what it generates
 BATCH = 50_000
 
 
@@ -112,6 +112,7 @@ def _tables(plan: history.Plan) -> Iterator[tuple[Table, Iterable[dict[str, Any]
     yield meta["identities"], history.identities(people)
     residents = range(staff.first_resident, len(people) + 1)
     yield meta["tickets"], history.tickets(plan, staff, residents)
+    yield meta["ticket_events"], history.events(plan, staff, residents)
     yield meta["timers"], history.timers(plan)
 
 

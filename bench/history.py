@@ -184,6 +184,9 @@ def tickets(plan: Plan, staff: Staff, residents: range) -> Iterator[Row]:
             "named_technician_id": None,
             "technician_id": tech,
             "language": "zh_CN",
+            "source": "telegram",
+            "rating": (3 + int(r() * 3)) if not is_open and n % 20 else None,
+            "fixed": True if not is_open and n % 20 else None,
             "created_at": created,
             "updated_at": created if is_open else created + pick(hours),
             "assigned_at": None if tech is None else created + pick(minutes),
@@ -239,3 +242,46 @@ def _timer(tid: int, ticket: int, kind: str, due: datetime, status: str, created
         "created_at": created,
         "fired_at": due if status == "fired" else None,
     }
+
+
+# What happened to a closed ticket, step by step: (kind, to_status, minutes after the step before). Every
+# 25th goes to rework once, every 40th is handed back and taken again; cancelled ones stop after the offer.
+_OFFER = [("submitted", "submitted", 0), ("offered", "offered", 0)]
+_VISIT = [("contacted", None, 12), ("arrived", "on_site", 45), ("completed", "completed", 70)]
+_CLOSE = [("confirmed", "confirmed", 180), ("rated", None, 1), ("closed", "closed", 0)]
+_REWORK = [("rework", "rework", 200), ("arrived", "on_site", 600), ("completed", "completed", 60)]
+
+
+def events(plan: Plan, staff: Staff, residents: range) -> Iterator[Row]:
+    """Each ticket's event log, as the bot writes it: the figures (bench/reports.py) read these."""
+    rng = random.Random(13).random
+    eid = 0
+    for ticket in tickets(plan, staff, residents):
+        n, created, status = ticket["id"], ticket["created_at"], ticket["status"]
+        steps: list[tuple[str, str | None, float]] = list(_OFFER)
+        if status == "cancelled":
+            steps.append(("cancelled", "cancelled", 30))
+        elif ticket["assigned_at"] is not None:
+            taken = (ticket["assigned_at"] - created).total_seconds() / 60
+            if n % 40 == 0:
+                steps += [("taken", "assigned", taken), ("handed_back", "offered", 30)]
+            steps.append(("taken", "assigned", taken))
+            if status == "closed":
+                steps += _VISIT + (_REWORK if n % 25 == 0 else []) + _CLOSE
+        at = created
+        for kind, to_status, minutes in steps:
+            at = at + timedelta(minutes=minutes * (0.5 + rng()))
+            eid += 1
+            yield {
+                "id": eid,
+                "ticket_id": n,
+                "at": at,
+                "actor_id": ticket["technician_id"] if kind not in _RESIDENT_STEPS else ticket["resident_id"],
+                "kind": kind,
+                "from_status": None,
+                "to_status": to_status,
+                "data": {},
+            }
+
+
+_RESIDENT_STEPS = frozenset({"submitted", "offered", "confirmed", "rated", "closed", "cancelled"})

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from bot.outbox.channel import Delivery
 from bot.outbox.sender import OutboxSender
 from bot.settings import Settings
 from bot.timer_loop import TimerLoop
-from dispatch import staff
+from dispatch import digests, schedules, staff
 from dispatch.clock import Clock, SystemClock
 from dispatch.site import Site, load_site
 from handlers.context import Services
@@ -37,9 +38,12 @@ class App:
     timers: TimerLoop | None = None
 
     async def start(self) -> None:
-        """Bring the database schema up to date and apply group chats named in settings."""
+        """Bring the database schema up to date, apply group chats named in settings, and make sure each
+        scheduled job's next occurrence is written (once, whichever worker gets there first)."""
         await self.db.upgrade()
         await self._bind_groups_from_settings()
+        async with self.db.transaction() as session:
+            await schedules.prepare(session, self.services.calendar, self.services.clock.now())
 
     async def _bind_groups_from_settings(self) -> None:
         wanted = {
@@ -75,6 +79,10 @@ def build_app(settings: Settings, *, clock: Clock | None = None, site: Site | No
         default_language=settings.baoxiu_language,
         max_photos=settings.baoxiu_max_photos,
         policy=settings.policy(),
+        calendar=digests.calendar(site, settings.digests()),
+        # Filled in with the web server's address when it starts, unless the settings name the address.
+        dashboard_url=settings.baoxiu_dashboard_url if settings.baoxiu_dashboard else "",
+        dashboard_link=timedelta(minutes=settings.baoxiu_dashboard_link_minutes),
     )
     channels: dict[str, Delivery] = {}
     sender = OutboxSender(db, channels, clock, lease=settings.baoxiu_outbox_lease)

@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot.app import App
+from bot.ops.web import WebServer
 from bot.timer_loop import TimerLoop
 from dispatch import staff
 from dispatch.site.demo import seed_demo_staff
 from handlers.messages import Choice, Identity, Inbound, Kind, Outbound, Photo
+from storage.media import MediaStore
 from storage.repositories import People
 
 CHANNEL = "console"
@@ -27,8 +29,11 @@ CHANNEL = "console"
 class ConsoleDelivery:
     """Prints outbound messages and remembers the latest choices for number input."""
 
-    def __init__(self, out: TextIO, current_chat: Callable[[], str] = lambda: "") -> None:
+    def __init__(
+        self, out: TextIO, current_chat: Callable[[], str] = lambda: "", media: MediaStore | None = None
+    ) -> None:
         self.out = out
+        self.media = media
         self.current_chat = current_chat
         self.choices: dict[str, list[Choice]] = {}
         self._ids = itertools.count(1)
@@ -43,9 +48,10 @@ class ConsoleDelivery:
         if message.chat_id != self.current_chat():
             # Another persona's chat: shown so one terminal can play every role.
             prefix = f"   → [{message.chat_id.removeprefix('console:')}] " + prefix
-        if message.photos:
-            prefix += f"[{len(message.photos)} photo(s)] "
         self._print(prefix + message.text.replace("\n", "\n   "))
+        # A terminal shows no pictures: say where each photo and file is, to open it.
+        for ref in [*message.photos, *(d.ref for d in message.documents)]:
+            self._print(f"   [file: {self._where(ref)}]")
         flat = [choice for row in message.choices for choice in row]
         for number, choice in enumerate(flat, 1):
             self._print(f"   {number}) {choice.label}")
@@ -54,6 +60,12 @@ class ConsoleDelivery:
         if message.keyboard_label:
             self._print(f"   [{message.keyboard_label}: type /contact PHONE or /location LAT LON]")
         return edit_target or str(next(self._ids))
+
+    def _where(self, ref: str) -> str:
+        try:
+            return str(self.media.path_for(ref).resolve()) if self.media else ref
+        except (OSError, ValueError):
+            return ref
 
     def _print(self, text: str) -> None:
         self.out.write(text + "\n")
@@ -68,7 +80,7 @@ class ConsoleChat:
         self.stdin = stdin
         self.stdout = stdout
         self.language = language or app.settings.baoxiu_language
-        self.delivery = ConsoleDelivery(stdout, lambda: self.chat_id)
+        self.delivery = ConsoleDelivery(stdout, lambda: self.chat_id, app.services.media)
         self.persona = "resident"
         self._session = uuid.uuid4().hex[:8]
         self._events = itertools.count(1)
@@ -87,10 +99,27 @@ class ConsoleChat:
             self.app.db, self.app.services, self.app.sender, self.app.settings.baoxiu_timer_interval
         )
         timers.start()
+        web = await self._dashboard()
         try:
             await self._loop()
         finally:
-            timers.stop()
+            await timers.close()
+            if web is not None:
+                await web.stop()
+
+    async def _dashboard(self) -> WebServer | None:
+        """The web server, so that /dashboard's link opens here too (a taken port only turns it off)."""
+        if not self.app.settings.baoxiu_dashboard:
+            return None
+        web = WebServer(self.app)
+        try:
+            await web.start()
+        except OSError as exc:
+            self.stdout.write(
+                f"   (console: no dashboard: {web.host}:{web.port} is not free: {exc.strerror})\n"
+            )
+            return None
+        return web
 
     async def _prepare_staff(self) -> None:
         """Demo staff on the demo site; every member of staff gets a console chat so offers show here."""

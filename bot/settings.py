@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from dispatch.digests import Settings as DigestSettings
 from dispatch.policy import Policy
 
 
@@ -81,6 +82,17 @@ class Settings(BaseSettings):
     # The web server for callbacks (WeChat, WeCom), started by `baoxiu run` when a WeChat app is set.
     baoxiu_web_host: str = "127.0.0.1"
     baoxiu_web_port: int = Field(default=8080, ge=1, le=65535)
+    # Digests: the daily one to supervisors at this local time, the weekly one to managers on this day and
+    # time ("off" turns either off).
+    baoxiu_digest_daily_at: str = "08:00"
+    baoxiu_digest_weekly: str = "mon 08:00"
+    # The dashboard (read-only figures for supervisors and managers) on the web server: on or off, the
+    # address people open (the proxy's https URL; empty: http://BAOXIU_WEB_HOST:BAOXIU_WEB_PORT), the secret
+    # that signs its session cookies (the same on every worker), and how long a login link works.
+    baoxiu_dashboard: bool = True
+    baoxiu_dashboard_url: str = ""
+    baoxiu_dashboard_secret: SecretStr | None = None
+    baoxiu_dashboard_link_minutes: int = Field(default=10, ge=1, le=120)
 
     @field_validator("telegram_bot_token", mode="before")
     @classmethod
@@ -139,6 +151,46 @@ class Settings(BaseSettings):
         if self.wecom_corp_id and missing:
             raise ValueError("WECOM_CORP_ID needs " + ", ".join(missing) + " as well")
         return self
+
+    @field_validator("baoxiu_digest_daily_at")
+    @classmethod
+    def _daily_at(cls, value: str) -> str:
+        from dispatch.schedules import parse_time
+
+        if value.strip().lower() not in ("", "off"):
+            parse_time(value)
+        return value
+
+    @field_validator("baoxiu_digest_weekly")
+    @classmethod
+    def _weekly(cls, value: str) -> str:
+        from dispatch.schedules import parse_weekly
+
+        if value.strip().lower() not in ("", "off"):
+            parse_weekly(value)
+        return value
+
+    @field_validator("baoxiu_dashboard_url")
+    @classmethod
+    def _dashboard_url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("the address people open, starting with https:// (or http://)")
+        return value.rstrip("/")
+
+    @field_validator("baoxiu_dashboard_secret", mode="before")
+    @classmethod
+    def _blank_secret_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    def digests(self) -> DigestSettings:
+        """When digests go out, from these settings."""
+        from dispatch.schedules import parse_time, parse_weekly
+
+        daily, weekly = self.baoxiu_digest_daily_at.strip(), self.baoxiu_digest_weekly.strip()
+        return DigestSettings(
+            daily_at=None if daily.lower() in ("", "off") else parse_time(daily),
+            weekly=None if weekly.lower() in ("", "off") else parse_weekly(weekly),
+        )
 
     @field_validator("baoxiu_site_file", mode="before")
     @classmethod

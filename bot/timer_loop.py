@@ -6,6 +6,8 @@ transaction that acts on it (dispatch/timers.claim_due), so each fires once acro
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from datetime import datetime
 
@@ -29,15 +31,20 @@ class TimerLoop:
         self.interval = interval
         self.last_run_at: datetime | None = None
         self.scheduler = AsyncIOScheduler()
+        self._idle = asyncio.Event()  # set while no sweep runs
+        self._idle.set()
 
     async def tick(self) -> int:
         """One sweep (also what tests call)."""
         self.last_run_at = self.services.clock.now()
+        self._idle.clear()
         try:
             fired = await sweep_all(self.db, self.services)
         except Exception:
             log.exception("timer sweep failed")
             return 0
+        finally:
+            self._idle.set()
         if fired:
             from bot.ops import metrics
 
@@ -62,3 +69,13 @@ class TimerLoop:
         """Stop scheduling."""
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+
+    async def close(self) -> None:
+        """Stop scheduling after the sweep in progress (if any) has finished: shutting the scheduler down
+        would cancel it half-way, which is harmless (its transaction rolls back) but logged as an error."""
+        if not self.scheduler.running:
+            return
+        self.scheduler.pause()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), 5.0)
+        self.stop()

@@ -11,13 +11,14 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dispatch import staff, timers
+from dispatch import schedules, staff, timers
 from dispatch.closing import open_followup
 from dispatch.lifecycle import HELD, Status, log
 from dispatch.matters import deadlines
 from dispatch.notices import Notices
 from dispatch.offers.candidates import rank
 from dispatch.offers.pool import UNASSIGNED, dispatch_ticket, widen
+from dispatch.schedules import Calendar
 from dispatch.site import Community, Site
 from storage.models import ActionToken, Person, Ticket, Timer
 
@@ -29,8 +30,18 @@ def minutes(later: datetime, earlier: datetime) -> int:
     return max(0, int((later - earlier).total_seconds() // 60))
 
 
-async def fire(session: AsyncSession, site: Site, timer: Timer, now: datetime, notices: Notices) -> str:
-    """Act on one due timer; return what it did (for logs and tests)."""
+async def fire(
+    session: AsyncSession,
+    site: Site,
+    timer: Timer,
+    now: datetime,
+    notices: Notices,
+    calendar: Calendar | None = None,
+) -> str:
+    """Act on one due timer; return what it did (for logs and tests). A timer with no ticket is an
+    occurrence of a scheduled job: the calendar's schedule runs it."""
+    if timer.ticket_id is None and timer.key is not None:
+        return await schedules.fire(session, calendar or Calendar(), timer, now, notices)
     ticket = await session.get(Ticket, timer.ticket_id) if timer.ticket_id else None
     if ticket is None:
         return "gone"

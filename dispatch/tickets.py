@@ -33,6 +33,7 @@ class Draft:
     preferred_window: str = ""
     photos: list[str] = field(default_factory=list)
     named_technician_id: int | None = None
+    source: str = ""  # the channel it was filed on
 
 
 def ticket_number(community: Community, now: datetime, sequence: int) -> str:
@@ -78,6 +79,7 @@ async def submit(
         urgency=draft.urgency,
         preferred_window=draft.preferred_window,
         named_technician_id=draft.named_technician_id,
+        source=draft.source[:20],
         language=language,
         created_at=now,
         updated_at=now,

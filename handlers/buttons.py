@@ -13,6 +13,7 @@ handler looks up and re-authorises on every tap, never a claim to be trusted.
 | as     | AssignTap   | token                 | escalation templates              | office/assign           |
 | fu     | FollowUpTap | token                 | /followups                        | office/followups        |
 | m      | MatterTap   | token, action[, arg]  | the matter card template          | office/matters          |
+| st     | StatsTap    | view, period code     | /stats                            | office/stats            |
 
 Versions: the layout of every kind above is version 1, written without a number, so every button already in
 people's chats keeps working. A kind whose fields change gets version 2, written `o2:...`; the decoder then
@@ -126,7 +127,30 @@ class MatterTap(Tap):
     action: str
 
 
-KINDS: tuple[type[Tap], ...] = (ChoiceTap, OfferTap, JobTap, ResidentTap, AssignTap, FollowUpTap, MatterTap)
+@dataclass(frozen=True)
+class StatsTap(Tap):
+    """A detail view of /stats (misses, technicians, hotspots, recurring) for a period's exact days; the
+    scope is the tapper's own, checked again on the tap."""
+
+    PREFIX: ClassVar[str] = "st"
+    MISSES: ClassVar[str] = "sla"
+    TECHNICIANS: ClassVar[str] = "tech"
+    HOTSPOTS: ClassVar[str] = "hot"
+    RECURRING: ClassVar[str] = "rec"
+    view: str
+    period: str
+
+
+KINDS: tuple[type[Tap], ...] = (
+    ChoiceTap,
+    OfferTap,
+    JobTap,
+    ResidentTap,
+    AssignTap,
+    FollowUpTap,
+    MatterTap,
+    StatsTap,
+)
 _BY_PREFIX: dict[str, type[Tap]] = {kind.PREFIX: kind for kind in KINDS}
 
 

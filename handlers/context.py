@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dispatch.clock import Clock
 from dispatch.notices import Notices
 from dispatch.policy import Policy
+from dispatch.schedules import Calendar
 from dispatch.site import Community, Site
 from handlers.buttons import ChoiceTap, decode, encode
 from handlers.i18n import Translator
@@ -32,6 +34,12 @@ class Services:
     policy: Policy = field(default_factory=Policy)
     # Per channel: how to link a group member to a private chat with the bot (None when unknown).
     deep_links: dict[str, Callable[[str], str | None]] = field(default_factory=dict)
+    # Scheduled jobs (digests ...) that the timer sweep fires; empty in most tests.
+    calendar: Calendar = field(default_factory=Calendar)
+    # The dashboard's address as people reach it (http://host:port or the proxy's https URL); "" = off.
+    dashboard_url: str = ""
+    # How long a dashboard login link works (once).
+    dashboard_link: timedelta = timedelta(minutes=10)
 
 
 @dataclass

@@ -80,6 +80,14 @@ class Choice:
     label: str
 
 
+@dataclass(frozen=True)
+class Document:
+    """A file to send (a chart's data, an export): its content hash in the media store and its file name."""
+
+    ref: str
+    name: str
+
+
 class ReplyKeyboard(StrEnum):
     """Special keyboards some channels can show under the input field."""
 
@@ -99,6 +107,7 @@ class Outbound:
     reply_keyboard: ReplyKeyboard | None = None
     keyboard_label: str = ""
     photos: list[str] = field(default_factory=list)
+    documents: list[Document] = field(default_factory=list)
     ref: str = ""
     edit_ref: str = ""
     callback_id: str = ""
@@ -121,6 +130,7 @@ class Outbound:
             "reply_keyboard": self.reply_keyboard.value if self.reply_keyboard else None,
             "keyboard_label": self.keyboard_label,
             "photos": self.photos,
+            "documents": [{"ref": d.ref, "name": d.name} for d in self.documents],
             "callback_id": self.callback_id,
         }
 
@@ -138,6 +148,7 @@ class Outbound:
             reply_keyboard=ReplyKeyboard(kb) if kb else None,
             keyboard_label=payload.get("keyboard_label", ""),
             photos=list(payload.get("photos", [])),
+            documents=[Document(d["ref"], d["name"]) for d in payload.get("documents", [])],
             ref=ref,
             edit_ref=edit_ref,
             callback_id=payload.get("callback_id", ""),

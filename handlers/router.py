@@ -170,7 +170,7 @@ async def said(ctx: Context, routes: Routes) -> list[Outbound]:
     start = 0
     for at, notices in ctx.told:
         out.extend(ctx.out[start:at])
-        out.extend(await render(ctx.session, ctx.services, notices, routes.templates))
+        out.extend(await render(ctx.session, ctx.services, notices, routes.templates, routes.ticketless))
         start = at
     out.extend(ctx.out[start:])
     return out

@@ -13,19 +13,19 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.buttons import AssignTap, FollowUpTap, JobTap, MatterTap, OfferTap, ResidentTap, Tap
+from handlers.buttons import AssignTap, FollowUpTap, JobTap, MatterTap, OfferTap, ResidentTap, StatsTap, Tap
 from handlers.context import Context, Services
 from handlers.intake import entry
 from handlers.intake import flow as intake
 from handlers.matters import flow as report
 from handlers.messages import Inbound, Outbound
-from handlers.office import assign, convert, followups, groups, lists, tickets
+from handlers.office import assign, convert, dashboard, export, followups, groups, lists, stats, tickets
 from handlers.office import matters as office_matters
 from handlers.resident import attach, commands, menu, ticket
 from handlers.technician import card, duty, my_jobs, offers
-from handlers.templates import assignment, closing, escalation, job_card, matters, quotes, visit
+from handlers.templates import assignment, closing, digests, escalation, job_card, matters, quotes, visit
 from handlers.templates import offers as offer_notices
-from handlers.templates.view import Template
+from handlers.templates.view import Template, TicketlessTemplate
 
 Command = Callable[[Context], Awaitable[None]]
 # A dialog's step: the event and the value of the button tapped (or label typed) for its last question.
@@ -59,6 +59,8 @@ class Routes:
     group_handlers: tuple[GroupHandler, ...]
     # A notice's kind -> its template.
     templates: Mapping[str, Template]
+    # Notices about no ticket (digests), kind -> template.
+    ticketless: Mapping[str, TicketlessTemplate]
 
 
 def build_routes() -> Routes:
@@ -86,6 +88,9 @@ def build_routes() -> Routes:
             "queue": lists.queue_command,
             "overdue": lists.overdue_command,
             "bindgroup": groups.bind_group_command,
+            "stats": stats.stats_command,
+            "export": export.export_command,
+            "dashboard": dashboard.dashboard_command,
             # every member of the office
             "ticket": tickets.ticket_command,
             "reopen": tickets.reopen_command,
@@ -101,6 +106,7 @@ def build_routes() -> Routes:
             AssignTap: ButtonRoute(assign.assign_button),
             FollowUpTap: ButtonRoute(followups.followup_button),
             MatterTap: ButtonRoute(office_matters.matter_button),
+            StatsTap: ButtonRoute(stats.stats_button),
         },
         dialogs={
             intake.NAME: intake.handle,
@@ -175,5 +181,10 @@ def build_routes() -> Routes:
             "matter_late_resident": matters.matter_late_resident,
             "matter_late_manager": matters.matter_late_manager,
             "converted": matters.converted,
+        },
+        ticketless={
+            # scheduled digests (dispatch/digests.py)
+            "digest_daily": digests.digest_daily,
+            "digest_weekly": digests.digest_weekly,
         },
     )

@@ -21,6 +21,9 @@ Reason = Literal["empty", "too_large", "not_image"]
 _ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP")
 _SHA_RE = re.compile(r"[0-9a-f]{64}")
 _EXTENSIONS = ("jpg", "png")
+# Files the bot makes itself (charts, exports), stored as they are: no image checks, no re-encoding.
+FILE_EXTENSIONS = ("png", "svg", "csv", "xlsx")
+_MAX_FILE = 50 * 1024 * 1024
 _JPEG_QUALITY = 85
 _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 # warnings.catch_warnings() swaps process-global state and is not thread-safe before Python 3.14;
@@ -46,6 +49,15 @@ class StoredMedia:
     height: int
     size: int
     mime: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFile:
+    """A stored file the bot made, and where it lives."""
+
+    sha256: str
+    path: Path
+    size: int
 
 
 class MediaStore:
@@ -91,6 +103,15 @@ class MediaStore:
         path = self._write(sha, ext, payload)
         return StoredMedia(sha, path, img.width, img.height, len(payload), mime)
 
+    def put_file(self, data: bytes, ext: str) -> StoredFile:
+        """Store a file the bot made (a chart, an export) by content hash, byte for byte (blocking)."""
+        if ext not in FILE_EXTENSIONS:
+            raise ValueError(f"not a file type the bot makes: {ext!r}")
+        if not data or len(data) > _MAX_FILE:
+            raise MediaError("empty" if not data else "too_large")
+        sha = hashlib.sha256(data).hexdigest()
+        return StoredFile(sha, self._write(sha, ext, data), len(data))
+
     def put_image_file(self, path: Path) -> StoredMedia:
         """Store the image at `path`, refusing oversized files without reading them whole."""
         with Path(path).open("rb") as fh:
@@ -104,7 +125,7 @@ class MediaStore:
         # Only 64 lowercase hex chars ever reach the filesystem, so no "..", "/" or NUL can.
         if not isinstance(sha256, str) or not _SHA_RE.fullmatch(sha256):
             raise ValueError(f"malformed sha256: {sha256!r}")
-        for ext in _EXTENSIONS:
+        for ext in dict.fromkeys((*_EXTENSIONS, *FILE_EXTENSIONS)):
             candidate = self._dir_for(sha256) / f"{sha256}.{ext}"
             if candidate.is_file():
                 return candidate

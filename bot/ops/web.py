@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.ops import metrics
+from bot.ops.dashboard import dashboard_routes
 from bot.telegram.webhook import webhook_routes
 from bot.wechat.channel import wechat_routes
 
@@ -29,8 +30,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# The channels' routes for a running app (each gives none when its channel is not configured).
-CHANNEL_ROUTES: tuple[Callable[[App], list[BaseRoute]], ...] = (webhook_routes, wechat_routes)
+# The channels' routes for a running app (each gives none when its channel is not configured), and the
+# dashboard's (none when it is off).
+CHANNEL_ROUTES: tuple[Callable[[App], list[BaseRoute]], ...] = (
+    webhook_routes,
+    wechat_routes,
+    dashboard_routes,
+)
 # A loop is "alive" when it ran within this many of its intervals (and at least this many seconds).
 STALE_INTERVALS = 5
 STALE_MIN_SECONDS = 30.0
@@ -129,6 +135,10 @@ class WebServer:
             sock.close()
             raise
         self.port = sock.getsockname()[1]
+        settings = self.app.settings
+        if settings.baoxiu_dashboard and not settings.baoxiu_dashboard_url:
+            # /dashboard links point here unless the settings name the address people open.
+            self.app.services.dashboard_url = f"http://{self.host}:{self.port}"
         config = uvicorn.Config(
             create_web_app(self.app),
             log_level="warning",
@@ -144,7 +154,8 @@ class WebServer:
                 await self._task
                 raise RuntimeError("the web server stopped during start-up")
             await asyncio.sleep(0.01)
-        log.info("web server on http://%s:%s (/healthz, /metrics)", self.host, self.port)
+        extra = ", /dashboard" if self.app.settings.baoxiu_dashboard else ""
+        log.info("web server on http://%s:%s (/healthz, /metrics%s)", self.host, self.port, extra)
 
     async def stop(self) -> None:
         """Finish requests in flight, then stop."""

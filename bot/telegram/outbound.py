@@ -117,6 +117,10 @@ class TelegramDelivery:
                 reply_markup=inline,
             )
             return edit_target
+        if message.documents:
+            sent_id = await self._documents(chat_id, message, reply_markup)
+            if sent_id is not None:
+                return sent_id
         if len(message.photos) == 1 and len(message.text) <= CAPTION_LIMIT:
             data = await asyncio.to_thread(self.media.read, message.photos[0])
             sent = await self.bot.send_photo(
@@ -130,3 +134,21 @@ class TelegramDelivery:
             await self.bot.send_media_group(chat_id, media)
         sent = await self.bot.send_message(chat_id, _cut(message.text, TEXT_LIMIT), reply_markup=reply_markup)
         return str(sent.message_id)
+
+    async def _documents(self, chat_id: int, message: Outbound, reply_markup: Markup | None) -> str | None:
+        """sendDocument for each file, the text as the last one's caption when it fits (then its id is the
+        message's); None when photos or a long text still have to follow."""
+        caption = message.text if len(message.text) <= CAPTION_LIMIT and not message.photos else ""
+        sent_id = ""
+        for i, document in enumerate(message.documents):
+            last = i == len(message.documents) - 1
+            data = await asyncio.to_thread(self.media.read, document.ref)
+            sent = await self.bot.send_document(
+                chat_id,
+                data,
+                filename=document.name,
+                caption=(caption or None) if last else None,
+                reply_markup=reply_markup if last and caption else None,
+            )
+            sent_id = str(sent.message_id)
+        return sent_id if caption or not (message.text or message.photos) else None

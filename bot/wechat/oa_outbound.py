@@ -183,6 +183,16 @@ class BaseDelivery:
         result = await api.call(lambda c: c.media.upload("image", (name, data, mime)))
         return str(result["media_id"])
 
+    async def _upload_file(self, api: Api, sha: str, name: str) -> str | None:
+        """Upload a file the bot made (an export) as temporary media of type file; its media id."""
+        try:
+            data = await asyncio.to_thread(self.media.read, sha)
+        except (OSError, ValueError):
+            log.warning("%s: file %s is not in the media store", self.channel, sha)
+            return None
+        result = await api.call(lambda c: c.media.upload("file", (name, data, "application/octet-stream")))
+        return str(result["media_id"])
+
 
 def api_failure(exc: BaseException, what: str) -> DeliveryError:
     """WeChat's answer (or the lack of one) as a DeliveryError the sender understands.
@@ -268,6 +278,9 @@ class OfficialAccountDelivery(BaseDelivery):
             media_id = await self._upload(self.api, sha)
             if media_id:
                 await self._image(chat_id, media_id)
+        if message.documents:
+            # An Official Account can't send files; only staff (on WeCom) are sent any.
+            log.warning("wechat: %d file(s) to %s left out", len(message.documents), chat_id)
         text = "\n".join(part for part in (message.text, keyboard_hint(message, t)) if part)
         if (
             choices

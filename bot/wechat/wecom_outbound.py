@@ -112,6 +112,10 @@ class WeComDelivery(BaseDelivery):
             media_id = await self._upload(self.api, sha)
             if media_id:
                 await self._image(user, media_id)
+        for document in message.documents:
+            media_id = await self._upload_file(self.api, document.ref, document.name)
+            if media_id:
+                await self._file(user, media_id)
         choices = flat(message)
         await self.chats.remember(self.channel, user, [c.data for c in choices])
         text = message.text
@@ -126,6 +130,9 @@ class WeComDelivery(BaseDelivery):
     async def _text(self, user: str, text: str) -> str:
         result = await self.api.call(lambda c: c.message.send_text(c.agent_id, user, text))
         return str(result.get("msgid", ""))
+
+    async def _file(self, user: str, media_id: str) -> None:
+        await self.api.call(lambda c: c.message.send_file(c.agent_id, user, media_id))
 
     async def _image(self, user: str, media_id: str) -> None:
         await self.api.call(lambda c: c.message.send_image(c.agent_id, user, media_id))

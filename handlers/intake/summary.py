@@ -119,6 +119,7 @@ async def _file(ctx: Context) -> None:
         preferred_window=d.get("window") or WINDOWS["asap"],
         photos=list(d.get("photos") or []),
         named_technician_id=d.get("named_technician"),
+        source=ctx.inbound.identity.channel,
     )
     ticket = await submit(ctx.session, community, ctx.person.id, request, now=ctx.now, language=t.language)
     if request.scope == "in_unit" and request.building and request.unit and request.room:

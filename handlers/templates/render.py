@@ -15,7 +15,7 @@ from dispatch.notices import Notice
 from handlers.context import Services
 from handlers.i18n import Translator
 from handlers.messages import Outbound
-from handlers.templates.view import Template, View
+from handlers.templates.view import NoticeView, Template, TicketlessTemplate, View
 from storage.models import Base, ChannelIdentity, Person, Ticket
 
 log = logging.getLogger(__name__)
@@ -23,9 +23,16 @@ M = TypeVar("M", bound=Base)
 
 
 async def render(
-    session: AsyncSession, services: Services, notices: list[Notice], templates: Mapping[str, Template]
+    session: AsyncSession,
+    services: Services,
+    notices: list[Notice],
+    templates: Mapping[str, Template],
+    ticketless: Mapping[str, TicketlessTemplate] | None = None,
 ) -> list[Outbound]:
-    """Messages for notices, addressed and translated; notices with no reachable reader are logged."""
+    """Messages for notices, addressed and translated; notices with no reachable reader are logged.
+
+    A notice about a ticket is rendered by `templates`; one about no ticket (a digest) by `ticketless`.
+    """
     out: list[Outbound] = []
     readers, reach, tickets = await _load(session, notices)
     for notice in notices:
@@ -38,7 +45,16 @@ async def render(
                 log.warning("notice %s for person %s: no chat to reach them", notice.kind, notice.person_id)
                 continue
             channel, chat_id = identities[0].channel, identities[0].chat_id
-        ticket = tickets.get(notice.ticket_id) if notice.ticket_id else None
+        if notice.ticket_id is None:
+            plain = (ticketless or {}).get(notice.kind)
+            if plain is None:
+                log.error("no template for notice %s", notice.kind)
+                continue
+            language = Translator(_language(reader, services))
+            note = NoticeView(notice, language, services, session, channel, chat_id, reader)
+            _address(out, await _call(plain(note)), channel, chat_id)
+            continue
+        ticket = tickets.get(notice.ticket_id)
         if ticket is None:
             continue
         community = services.site.community(ticket.community) or services.site.default
@@ -57,13 +73,18 @@ async def render(
         if fn is None:
             log.error("no template for notice %s", notice.kind)
             continue
-        result = fn(view)
-        if pyinspect.isawaitable(result):
-            result = await result
-        if isinstance(result, Outbound):
-            result.channel, result.chat_id = channel, chat_id
-            out.append(result)
+        _address(out, await _call(fn(view)), channel, chat_id)
     return out
+
+
+async def _call(result: object) -> object:
+    return await result if pyinspect.isawaitable(result) else result
+
+
+def _address(out: list[Outbound], result: object, channel: str, chat_id: str) -> None:
+    if isinstance(result, Outbound):
+        result.channel, result.chat_id = channel, chat_id
+        out.append(result)
 
 
 async def _load(

@@ -81,6 +81,23 @@ class View:
 Template = Callable[[View], "Outbound | Awaitable[Outbound | None] | None"]
 
 
+@dataclass
+class NoticeView:
+    """What a template of a notice about no ticket (a digest) gets: the notice and the reader's language."""
+
+    notice: Notice
+    t: Translator
+    services: Services
+    session: AsyncSession
+    channel: str = ""
+    chat_id: str = ""
+    reader: Person | None = None
+
+
+# The same for notices about no ticket; listed apart in the routing table (`Routes.ticketless`).
+TicketlessTemplate = Callable[[NoticeView], "Outbound | Awaitable[Outbound | None] | None"]
+
+
 def message(text: str, *, choices: list[list[Choice]] | None = None, **kwargs: object) -> Outbound:
     """An Outbound whose address is filled in by render()."""
     return Outbound(channel="", chat_id="", text=text, choices=choices or [], **kwargs)  # type: ignore[arg-type]

@@ -33,6 +33,10 @@ class Ticket(Base):
         Index("ix_tickets_status_area", "status", "community", "area"),
         # A department's open matters (/matters) without reading the repairs.
         Index("ix_tickets_department_status", "department", "status"),
+        # The figures of a period (dispatch/figures): a community's tickets, or everyone's, by when filed;
+        # the second also holds what recurring faults are counted by, so that count reads the index alone.
+        Index("ix_tickets_community_created", "community", "created_at"),
+        Index("ix_tickets_created", "created_at", "community", "building", "unit", "room", "category"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -58,6 +62,8 @@ class Ticket(Base):
     named_technician_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     technician_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
     language: Mapped[str] = mapped_column(String(10), default="zh_CN")
+    # Where the request came from: the channel it was filed on (telegram, wechat, console ...).
+    source: Mapped[str] = mapped_column(String(20), default="", server_default="")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     assigned_at: Mapped[datetime | None]
@@ -175,14 +181,22 @@ class Offer(Base):
 
 
 class Timer(Base):
-    """A deadline as a row: written with the change that starts it, fired once by the sweep."""
+    """A deadline as a row: written with the change that starts it, fired once by the sweep.
+
+    A ticket's deadlines have a ticket; a scheduled job's occurrence (dispatch/schedules.py) has none but a
+    unique `key`, so that each occurrence is written once however many workers try.
+    """
 
     __tablename__ = "timers"
-    __table_args__ = (Index("ix_timers_pending_due", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_timers_pending_due", "status", "due_at"),
+        Index("ix_timers_key", "key", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
     kind: Mapped[str] = mapped_column(String(20))
+    key: Mapped[str | None] = mapped_column(String(120))
     due_at: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(10), default="pending")
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)

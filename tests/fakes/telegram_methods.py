@@ -21,6 +21,7 @@ from tests.fakes.telegram_objects import (
     MAX_CAPTION,
     MAX_DOWNLOAD,
     MAX_TEXT,
+    MAX_UPLOAD,
     NOT_MODIFIED,
     ApiError,
     SentMessage,
@@ -260,6 +261,8 @@ class FakeBotApi:
         if isinstance(value, str) and value.startswith("attach://"):
             value = p.get(value.removeprefix("attach://"))
         if isinstance(value, Upload):
+            if len(value.data) > MAX_UPLOAD.get(kind, MAX_UPLOAD["document"]):
+                raise ApiError(413, "Request Entity Too Large")
             suffix = PurePosixPath(value.filename or "").suffix or (".jpg" if kind == "photo" else ".bin")
             stored = self._store(
                 value.data, kind, suffix, file_name=value.filename, mime_type=value.content_type

@@ -22,6 +22,8 @@ MAX_TEXT = 4096
 MAX_CAPTION = 1024
 MAX_CALLBACK_DATA = 64
 MAX_DOWNLOAD = 20 * 1024 * 1024  # getFile refuses bigger files for bots
+# What a bot may upload (multipart): photos up to 10 MB, any other file up to 50 MB.
+MAX_UPLOAD = {"photo": 10 * 1024 * 1024, "document": 50 * 1024 * 1024}
 CHAT_ACTIONS = frozenset(
     {
         "typing",

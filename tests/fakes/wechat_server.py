@@ -38,6 +38,8 @@ from starlette.routing import Route
 _log = logging.getLogger(__name__)
 JSON = dict[str, Any]
 WINDOW = timedelta(hours=48)
+# Temporary media (media/upload) by type: the most bytes WeChat and WeCom accept.
+UPLOAD_LIMITS = {"image": 10 * 2**20, "voice": 2 * 2**20, "video": 10 * 2**20, "file": 20 * 2**20}
 
 
 class WeChatError(Exception):
@@ -83,7 +85,7 @@ class Sent:
 
     app: str  # "oa", "work" or "robot"
     to: str
-    kind: str  # text, image, msgmenu, template, template_card
+    kind: str  # text, image, file (text: its name), msgmenu, template, template_card
     text: str = ""
     items: list[tuple[str, str]] = field(default_factory=list)  # msgmenu (id, content) / card (key, text)
     media: bytes = b""
@@ -146,6 +148,7 @@ class FakeWeChatServer:
         self.sent: list[Sent] = []
         self.menus: list[JSON] = []
         self.media: dict[str, bytes] = {}
+        self.media_names: dict[str, str] = {}  # media id -> the uploaded file's name
         self.uploads: list[tuple[str, bytes]] = []  # (app, bytes) in order
         self.pictures: dict[str, bytes] = {}
         self.interactions: dict[str, datetime] = {}  # openid -> last message to the account
@@ -461,8 +464,17 @@ class FakeWeChatServer:
         media = p.get("media")
         if not isinstance(media, tuple) or not media[1]:
             raise WeChatError(41005, "media data missing")
+        kind = str(p.get("type", ""))
+        if kind not in UPLOAD_LIMITS:
+            raise WeChatError(40004, "invalid media type")
+        # WeChat's documented limits for temporary media: bigger than 5 bytes, at most so many bytes.
+        if not 5 < len(media[1]) <= UPLOAD_LIMITS[kind]:
+            raise WeChatError(40006 if len(media[1]) > 5 else 40005, "invalid media size")
+        if kind == "file" and not media[0]:
+            raise WeChatError(40005, "invalid file type: a file needs its name")
         media_id = f"up{next(self._ids)}_{secrets.token_hex(6)}"
         self.media[media_id] = media[1]
+        self.media_names[media_id] = str(media[0] or "")
         self.uploads.append((app, media[1]))
         return {
             "type": p.get("type", "image"),
@@ -507,11 +519,12 @@ class FakeWeChatServer:
         if kind == "text":
             self.sent.append(Sent("work", to, "text", text=body["text"]["content"], body=body))
             return {"msgid": msgid}
-        if kind == "image":
-            media_id = body["image"]["media_id"]
+        if kind in ("image", "file"):
+            media_id = body[kind]["media_id"]
             if media_id not in self.media:
                 raise error(40007)
-            self.sent.append(Sent("work", to, "image", media=self.media[media_id], body=body))
+            name = self.media_names.get(media_id, "")
+            self.sent.append(Sent("work", to, kind, text=name, media=self.media[media_id], body=body))
             return {"msgid": msgid}
         if kind == "template_card":
             card = body["template_card"]

@@ -13,7 +13,7 @@ from bot.outbox.channel import DeliveryError
 from bot.outbox.sender import OutboxSender
 from dispatch.clock import FakeClock
 from handlers.context import Services
-from handlers.messages import Choice, Identity, Inbound, Kind, Outbound, Photo
+from handlers.messages import Choice, Document, Identity, Inbound, Kind, Outbound, Photo
 from handlers.router import Router
 from storage.db import Database
 from storage.models import Ticket
@@ -35,6 +35,7 @@ class Delivered:
     keyboard: str | None = None
     photos: list[str] = field(default_factory=list)
     edits: int = 0
+    documents: list[Document] = field(default_factory=list)
 
     def labels(self) -> list[str]:
         """The button labels in order."""
@@ -66,7 +67,14 @@ class RecordingDelivery:
         message_id = str(next(self._ids))
         keyboard = message.reply_keyboard.value if message.reply_keyboard else None
         shown = Delivered(
-            message.chat_id, message.text, flat, message_id, message.kind, keyboard, message.photos
+            message.chat_id,
+            message.text,
+            flat,
+            message_id,
+            message.kind,
+            keyboard,
+            message.photos,
+            documents=message.documents,
         )
         self.messages.append(shown)
         self.by_id[message_id] = shown

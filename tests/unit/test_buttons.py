@@ -20,6 +20,7 @@ from handlers.buttons import (
     MatterTap,
     OfferTap,
     ResidentTap,
+    StatsTap,
     Tap,
     decode,
     encode,
@@ -42,6 +43,12 @@ def test_data_is_written_as_buttons_already_in_chats_were() -> None:
     assert encode(ResidentTap(TOKEN, ResidentTap.FIXED, "no")) == f"r:{TOKEN}:fx:no"
     assert encode(AssignTap(TOKEN)) == f"as:{TOKEN}"
     assert encode(FollowUpTap(TOKEN)) == f"fu:{TOKEN}"
+
+
+def test_a_stats_view_carries_the_exact_days_asked_for() -> None:
+    tap = StatsTap(StatsTap.MISSES, "20261116-20261122")
+    assert encode(tap) == "st:sla:20261116-20261122"
+    assert decode(encode(tap)) == tap
 
 
 def test_old_data_reads_as_the_typed_tap() -> None:
@@ -96,7 +103,7 @@ def test_the_longest_real_button_fits_with_room_to_spare() -> None:
 
 def test_every_kind_has_its_own_prefix() -> None:
     prefixes = [kind.PREFIX for kind in KINDS]
-    assert len(set(prefixes)) == len(prefixes) == len(KINDS) >= 7
+    assert len(set(prefixes)) == len(prefixes) == len(KINDS) == 8
     assert all(prefix.isalpha() and prefix.islower() for prefix in prefixes)
     assert prefix_of(f"o:{TOKEN}:a") == "o" and prefix_of("as:x") == "as" and prefix_of("?!") == ""
 
