@@ -37,6 +37,9 @@ COLUMNS = (
     "fee",
     "status",
     "source",
+    # Added after the first columns, so scripts reading those by position keep working.
+    "kind",
+    "department",
 )
 CONTACT_COLUMNS = ("room", "phone")
 FORMATS = ("csv", "xlsx")
@@ -73,8 +76,11 @@ async def rows(
         category = community.category(f.category)
         urgency = community.urgency(f.urgency)
         building = community.building(f.building) if f.building else None
+        department = community.matters.department(f.department) if f.department else None
         row: dict[str, Any] = {
             "number": f.number,
+            # "repair", or a matter's kind (complaint, suggestion, inquiry, praise)
+            "kind": f.matter_kind if f.kind == "matter" else f.kind,
             "community": localized(community, language),
             "filed": local(f.created),
             "accepted": local(f.assigned),
@@ -91,6 +97,7 @@ async def rows(
             "fee": f"{f.fee_cents / 100:.2f}" if f.fee_cents else "",
             "status": f.status,
             "source": f.source,
+            "department": localized(department, language) if department else f.department,
         }
         if with_contacts:
             row["room"] = f.room or ""

@@ -80,6 +80,9 @@ class Facts:
     rating: int | None
     comment: str
     fee_cents: int
+    kind: str = "repair"
+    matter_kind: str = ""
+    department: str = ""
     assigned: float | None = None
     contacted: float | None = None
     on_site: float | None = None
@@ -130,6 +133,9 @@ _COLUMNS = (
     Ticket.rating,
     Ticket.comment,
     Ticket.fee_cents,
+    Ticket.kind,
+    Ticket.matter_kind,
+    Ticket.department,
 )
 _STEPS_OF = (
     _first(TicketEvent.to_status == "assigned"),

@@ -105,6 +105,47 @@ class Comment:
 
 
 @dataclass(frozen=True)
+class Matters:
+    """Matters (报事) of the period: counts by kind and department, how soon they were accepted and handled
+    (minutes from filing), satisfaction and follow-up."""
+
+    total: int
+    by_kind: dict[str, int]
+    by_department: dict[str, int]
+    by_status: dict[str, int]
+    response: Times
+    handled: Times
+    rated: int
+    rating_mean: float | None
+    happy: int
+    completed: int
+    followed: int
+
+    @property
+    def followup_rate(self) -> float | None:
+        """Percent of handled matters followed up (target 100)."""
+        return 100 * self.followed / self.completed if self.completed else None
+
+
+def _matters(facts: list[Facts]) -> Matters:
+    rated = [f.rating for f in facts if f.rating is not None]
+    completed = [f for f in facts if f.completed is not None]
+    return Matters(
+        total=len(facts),
+        by_kind=dict(Counter(f.matter_kind for f in facts).most_common()),
+        by_department=dict(Counter(f.department for f in facts).most_common()),
+        by_status=dict(Counter(f.status for f in facts).most_common()),
+        response=times(m for f in facts if (m := _minutes(f.assigned, f.created)) is not None),
+        handled=times(m for f in facts if (m := _minutes(f.completed, f.created)) is not None),
+        rated=len(rated),
+        rating_mean=sum(rated) / len(rated) if rated else None,
+        happy=sum(1 for r in rated if r >= HAPPY),
+        completed=len(completed),
+        followed=sum(1 for f in completed if f.followed is not None),
+    )
+
+
+@dataclass(frozen=True)
 class Report:
     """Everything the office sees for one scope and period."""
 
@@ -135,6 +176,7 @@ class Report:
     buildings: tuple[Place, ...]
     units: tuple[Place, ...]
     recurring: tuple[Recurring, ...]
+    matters: Matters
 
     @property
     def first_time_fix_rate(self) -> float | None:
@@ -223,7 +265,10 @@ def compute(
     names: dict[int, str] | None = None,
     recurring: Iterable[Recurring] = (),
 ) -> Report:
-    """The report from loaded facts (pure: tests feed it hand-made facts too)."""
+    """The report from loaded facts (pure: tests feed it hand-made facts too). Repairs make the repair
+    figures; matters (报事) their own."""
+    matters = [f for f in facts if f.kind == "matter"]
+    facts = [f for f in facts if f.kind != "matter"]
     live = [f for f in facts if f.status != "rejected"]
     judged = [f for f in facts if f.judged is not None]
     rated = [f.rating for f in facts if f.rating is not None]
@@ -268,6 +313,7 @@ def compute(
         buildings=_ranked(buildings),
         units=_ranked(units),
         recurring=tuple(recurring),
+        matters=_matters(matters),
     )
 
 

@@ -13,6 +13,7 @@ from handlers.office.stats import period_problem, refuse, today
 
 HEADERS = {
     "number": N_("Number"),
+    "kind": N_("Kind"),
     "community": N_("Community"),
     "filed": N_("Filed"),
     "accepted": N_("Accepted"),
@@ -29,6 +30,7 @@ HEADERS = {
     "fee": N_("Fee (yuan)"),
     "status": N_("Status"),
     "source": N_("Source"),
+    "department": N_("Department"),
     "room": N_("Room"),
     "phone": N_("Phone"),
 }

@@ -6,10 +6,17 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 from dispatch.figures import Period, Report, Scope
-from dispatch.figures.report import Times
+from dispatch.figures.report import Matters, Times
 from dispatch.site import Site, format_duration
 from handlers.i18n import N_, Translator
-from handlers.labels import category_name, display, status_name, urgency_name
+from handlers.labels import (
+    category_name,
+    department_name,
+    display,
+    matter_kind_name,
+    status_name,
+    urgency_name,
+)
 
 PROMISE_NAMES = {
     "grab": N_("Taken within the grab window"),
@@ -131,7 +138,22 @@ def body(report: Report, t: Translator) -> str:
                 happy=percent(report.happy_share),
             )
         )
+    if report.matters.total:
+        lines.append(matters_line(report.matters, t))
     return "\n".join(lines)
+
+
+def matters_line(m: Matters, t: Translator) -> str:
+    """Matters (报事) in one line: how many, accepted and handled (medians), satisfaction, follow-up."""
+    return t(
+        "Matters (complaints, suggestions …): {n} · accepted in {accepted} · handled in {handled} · "
+        "rating {rating} · follow-up {followed}",
+        n=m.total,
+        accepted=minutes(m.response.median, t),
+        handled=minutes(m.handled.median, t),
+        rating=f"{m.rating_mean:.1f}" if m.rating_mean is not None else "—",
+        followed=percent(m.followup_rate),
+    )
 
 
 def misses(report: Report, t: Translator) -> str:
@@ -200,6 +222,16 @@ def hotspots(report: Report, site: Site, t: Translator) -> str:
     )
     lines.append(t("By source:") + " " + _pairs(report.by_source, lambda c: t(SOURCE_NAMES.get(c, c))))
     lines.append(t("By status:") + " " + _pairs(report.by_status, lambda c: status_name(c, t)))
+    if report.matters.total:
+        lang = t.language
+        lines.append(
+            t("Matters by kind:") + " " + _pairs(report.matters.by_kind, lambda k: matter_kind_name(k, t))
+        )
+        lines.append(
+            t("Matters by department:")
+            + " "
+            + _pairs(report.matters.by_department, lambda d: department_name(community, d, lang))
+        )
     return "\n".join(lines)
 
 

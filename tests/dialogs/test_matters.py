@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from dispatch.figures import Period, Scope, build
 from handlers.timer_sweep import sweep_all
 from tests.support.dialogs import file_ticket
 from tests.support.harness import Harness, add_staff
@@ -242,3 +243,28 @@ async def test_matters_stay_out_of_the_repair_queue_and_show_as_overdue_to_their
     assert h.last(ZHOU).text == "No matters are waiting for you."
     await h.say(CHEN, "/matters")
     assert number in h.last(CHEN).text and "✋ Accept" in h.last(CHEN).labels()
+
+
+async def test_the_office_figures_count_matters_apart_from_repairs(harness: Harness) -> None:
+    h = harness
+    await office(h)
+    await add_staff(h, "Zhang")
+    await file_ticket(h, R, photos=0)  # a repair the same day
+    number = await file_matter(h, R, "小区门口乱停车，晚上很吵")
+    h.clock.advance(timedelta(minutes=10))
+    await h.tap(CHEN, "Accept")
+    h.clock.advance(timedelta(minutes=50))
+    await h.tap(CHEN, "Handled")
+    await h.tap(R, "Handled")
+    await h.tap(R, "⭐⭐⭐⭐ 4")
+    day = h.clock.now().astimezone(h.services.site.default.timezone).date()
+    async with h.db.transaction() as s:
+        report = await build(s, h.services.site, Scope(community="demo"), Period(day, day), h.clock.now())
+    assert report.total == 1 and "" not in report.by_category  # the repair alone in the repair figures
+    m = report.matters
+    assert (m.total, m.by_kind, m.by_department) == (1, {"complaint": 1}, {"security": 1})
+    assert (m.response.median, m.handled.median) == (10.0, 60.0)
+    assert (m.rated, m.rating_mean, m.completed, m.followed) == (1, 4.0, 1, 1)
+    assert (await matter(h, number)).status == "closed"
+    await h.say(CHEN, "/stats today")
+    assert "Matters (complaints, suggestions …): 1" in h.last(CHEN).text
