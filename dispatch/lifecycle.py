@@ -37,6 +37,8 @@ class Status(StrEnum):
     CANCELLED = "cancelled"
     REJECTED = "rejected"
     REWORK = "rework"
+    # Part of an incident: another ticket carries the work; this one waits to be asked "fixed?".
+    LINKED = "linked"
 
 
 S = Status
@@ -79,8 +81,11 @@ TRANSITIONS: frozenset[tuple[Status, Status]] = frozenset(
         (S.REWORK, S.EN_ROUTE),
         (S.REWORK, S.ON_SITE),
         (S.REWORK, S.OFFERED),
+        (S.SUBMITTED, S.LINKED),
+        (S.OFFERED, S.LINKED),
+        (S.LINKED, S.COMPLETED),
     }
-    | {(s, S.CANCELLED) for s in _BEFORE_SITE}
+    | {(s, S.CANCELLED) for s in (*_BEFORE_SITE, S.LINKED)}
 )
 
 # Matters (报事) run their own, shorter loop with the same statuses: routed to a department (submitted),
@@ -123,6 +128,9 @@ WHY: dict[tuple[Status, Status], str] = {
     (S.COMPLETED, S.REWORK): "not fixed",
     (S.FOLLOWED_UP, S.REWORK): "reopened",
     (S.CLOSED, S.REWORK): "reopened",
+    (S.SUBMITTED, S.LINKED): "joins an incident",
+    (S.OFFERED, S.LINKED): "joins an incident",
+    (S.LINKED, S.COMPLETED): "the incident is fixed",
 }
 MATTER_WHY: dict[tuple[Status, Status], str] = {
     (S.SUBMITTED, S.ASSIGNED): "accepted or handed to staff",

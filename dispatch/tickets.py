@@ -34,6 +34,7 @@ class Draft:
     photos: list[str] = field(default_factory=list)
     named_technician_id: int | None = None
     source: str = ""  # the channel it was filed on
+    origin: str = "resident"  # or "patrol": found by staff, no resident to tell
 
 
 def ticket_number(community: Community, now: datetime, sequence: int) -> str:
@@ -80,6 +81,7 @@ async def submit(
         preferred_window=draft.preferred_window,
         named_technician_id=draft.named_technician_id,
         source=draft.source[:20],
+        origin=draft.origin,
         language=language,
         created_at=now,
         updated_at=now,

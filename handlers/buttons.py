@@ -14,6 +14,7 @@ handler looks up and re-authorises on every tap, never a claim to be trusted.
 | fu     | FollowUpTap | token                 | /followups                        | office/followups        |
 | m      | MatterTap   | token, action[, arg]  | the matter card template          | office/matters          |
 | st     | StatsTap    | view, period code     | /stats                            | office/stats            |
+| ck     | CheckTap    | token, verdict        | the patrol check template         | office/patrol           |
 
 Versions: the layout of every kind above is version 1, written without a number, so every button already in
 people's chats keeps working. A kind whose fields change gets version 2, written `o2:...`; the decoder then
@@ -141,6 +142,17 @@ class StatsTap(Tap):
     period: str
 
 
+@dataclass(frozen=True)
+class CheckTap(Tap):
+    """A supervisor's check of the work on a patrol find: fixed ("y") or not ("n")."""
+
+    PREFIX: ClassVar[str] = "ck"
+    FIXED: ClassVar[str] = "y"
+    NOT_FIXED: ClassVar[str] = "n"
+    token: str
+    verdict: str
+
+
 KINDS: tuple[type[Tap], ...] = (
     ChoiceTap,
     OfferTap,
@@ -150,6 +162,7 @@ KINDS: tuple[type[Tap], ...] = (
     FollowUpTap,
     MatterTap,
     StatsTap,
+    CheckTap,
 )
 _BY_PREFIX: dict[str, type[Tap]] = {kind.PREFIX: kind for kind in KINDS}
 

@@ -25,6 +25,7 @@ STATUS_NAMES = {
     "cancelled": N_("Cancelled"),
     "rejected": N_("Not accepted"),
     "rework": N_("Rework"),
+    "linked": N_("Part of an incident"),
 }
 
 
@@ -127,6 +128,7 @@ HOLD_NAMES = {
 
 REASONS = {
     "not_fixed": N_("the resident says it is not fixed"),
+    "check_failed": N_("the supervisor's check found it not fixed"),
     "followup": N_("customer service found it needs more work"),
     "reopened": N_("a supervisor reopened it"),
     "resident": N_("the resident asked"),

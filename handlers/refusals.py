@@ -35,6 +35,11 @@ REFUSALS = {
     "already": N_("It already is one."),
     "not_staff": N_("Only registered staff can take it."),
     "not_supervisor": N_("Only a supervisor or manager of this area can do that."),
+    "not_yours": N_("That isn't yours to answer."),
+    "already_linked": N_("That request is already part of this incident."),
+    "incident_post": N_("Please choose what to post."),
+    "incident_closed": N_("That incident is already closed."),
+    "code_needed": N_("Please type the verification code the resident gives you (4 digits)."),
 }
 
 

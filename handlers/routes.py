@@ -13,17 +13,40 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.buttons import AssignTap, FollowUpTap, JobTap, MatterTap, OfferTap, ResidentTap, StatsTap, Tap
+from handlers.buttons import (
+    AssignTap,
+    CheckTap,
+    FollowUpTap,
+    JobTap,
+    MatterTap,
+    OfferTap,
+    ResidentTap,
+    StatsTap,
+    Tap,
+)
 from handlers.context import Context, Services
 from handlers.intake import entry
 from handlers.intake import flow as intake
 from handlers.matters import flow as report
 from handlers.messages import Inbound, Outbound
-from handlers.office import assign, convert, dashboard, export, followups, groups, lists, stats, tickets
+from handlers.office import (
+    assign,
+    convert,
+    dashboard,
+    export,
+    followups,
+    groups,
+    incidents,
+    lists,
+    patrol,
+    stats,
+    tickets,
+)
 from handlers.office import matters as office_matters
 from handlers.resident import attach, commands, menu, ticket
 from handlers.technician import card, duty, my_jobs, offers
 from handlers.templates import assignment, closing, digests, escalation, job_card, matters, quotes, visit
+from handlers.templates import incidents as incident_notices
 from handlers.templates import offers as offer_notices
 from handlers.templates.view import Template, TicketlessTemplate
 
@@ -91,12 +114,15 @@ def build_routes() -> Routes:
             "stats": stats.stats_command,
             "export": export.export_command,
             "dashboard": dashboard.dashboard_command,
+            "incident": incidents.incident_command,
             # every member of the office
             "ticket": tickets.ticket_command,
             "reopen": tickets.reopen_command,
             "followups": followups.followups_command,
             "matters": office_matters.matters_command,
             "convert": convert.convert_command,
+            # every member of staff
+            "patrol": patrol.patrol_command,
         },
         deep_links={"inv": duty.bind},
         buttons={
@@ -107,6 +133,7 @@ def build_routes() -> Routes:
             FollowUpTap: ButtonRoute(followups.followup_button),
             MatterTap: ButtonRoute(office_matters.matter_button),
             StatsTap: ButtonRoute(stats.stats_button),
+            CheckTap: ButtonRoute(patrol.check_button),
         },
         dialogs={
             intake.NAME: intake.handle,
@@ -120,6 +147,7 @@ def build_routes() -> Routes:
             report.NAME: report.handle,
             office_matters.DIALOG: office_matters.matter_dialog,
             convert.DIALOG: convert.convert_dialog,
+            incidents.DIALOG: incidents.incident_dialog,
         },
         group_handlers=(groups.group_commands,),
         templates={
@@ -181,6 +209,12 @@ def build_routes() -> Routes:
             "matter_late_resident": matters.matter_late_resident,
             "matter_late_manager": matters.matter_late_manager,
             "converted": matters.converted,
+            # incidents and patrol finds
+            "incident_joined": incident_notices.incident_joined,
+            "incident_progress": incident_notices.incident_progress,
+            "offer_linked": incident_notices.offer_linked,
+            "patrol_check": incident_notices.patrol_check,
+            "patrol_checked": incident_notices.patrol_checked,
         },
         ticketless={
             # scheduled digests (dispatch/digests.py)

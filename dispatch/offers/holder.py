@@ -101,7 +101,10 @@ async def on_assigned(
     ticket.contacted_at = None
     ticket.appointment_at = None
     ticket.appointment_moves = 0
-    timers.start(session, ticket.id, timers.CONTACT, now + urgency.contact, now=now, technician=technician.id)
+    if ticket.origin == "resident":  # a patrol find has nobody to call
+        timers.start(
+            session, ticket.id, timers.CONTACT, now + urgency.contact, now=now, technician=technician.id
+        )
     if not urgency.is_default:
         timers.start(
             session, ticket.id, timers.ARRIVAL, now + urgency.arrival, now=now, technician=technician.id

@@ -7,7 +7,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dispatch import timers
+from dispatch import patrols, timers
+from dispatch.incidents import progress
 from dispatch.lifecycle import Status, allowed
 from dispatch.notices import Notices
 from dispatch.policy import Policy
@@ -73,6 +74,11 @@ async def complete(
     await timers.cancel(
         session, ticket.id, [timers.CONTACT, timers.ARRIVAL, timers.STALL, timers.SAME_DAY, timers.HOLD_END]
     )
-    timers.start(session, ticket.id, timers.CONFIRM_REMIND, now + policy.confirm_reminder, now=now)
-    timers.start(session, ticket.id, timers.CONFIRM_TIMEOUT, now + policy.confirm_timeout, now=now)
-    notices.person("completed", ticket.id, ticket.resident_id)
+    if not patrols.has_resident(ticket):
+        await patrols.ask_check(session, ticket, notices)
+    else:
+        timers.start(session, ticket.id, timers.CONFIRM_REMIND, now + policy.confirm_reminder, now=now)
+        timers.start(session, ticket.id, timers.CONFIRM_TIMEOUT, now + policy.confirm_timeout, now=now)
+        notices.person("completed", ticket.id, ticket.resident_id)
+    # One repair for an outage: every report linked to it is now asked "fixed?" too.
+    await progress.close(session, ticket, tech.id, now, notices, policy)

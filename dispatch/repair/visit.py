@@ -134,6 +134,18 @@ async def arrive(
     await _arrived(session, ticket, tech.id, now, notices, how="code")
 
 
+async def arrive_unverified(
+    session: AsyncSession, ticket: Ticket, tech: Person, now: datetime, notices: Notices
+) -> None:
+    """Arrival at a fault staff found: there is no resident to read a code out."""
+    require_holder(ticket, tech)
+    if ticket.origin == "resident":
+        raise JobRefused("code_needed")
+    if not allowed(ticket.status, Status.ON_SITE):
+        raise JobRefused("status", status=ticket.status)
+    await _arrived(session, ticket, tech.id, now, notices, how="no_resident")
+
+
 async def resident_says_here(
     session: AsyncSession, ticket: Ticket, resident: Person, now: datetime, notices: Notices
 ) -> None:

@@ -11,10 +11,12 @@ from typing import Any
 from handlers.context import Context
 from handlers.dialog import Goto, Outcome
 
-__all__ = ["MAIN_STEPS", "NAME", "Goto", "Outcome", "draft", "next_after", "save"]
+__all__ = ["MAIN_STEPS", "NAME", "PATROL_STEPS", "Goto", "Outcome", "draft", "next_after", "save"]
 
 NAME = "intake"
 MAIN_STEPS = ("address", "phone", "description", "classify", "photos", "window", "summary")
+# Staff reporting what they found on their rounds (/patrol): no phone of their own to give, no time to agree.
+PATROL_STEPS = ("address", "description", "classify", "photos", "summary")
 
 
 def draft(ctx: Context) -> dict[str, Any]:
@@ -30,6 +32,8 @@ def save(ctx: Context, values: dict[str, Any]) -> None:
 
 def next_after(ctx: Context, finished: str) -> Goto:
     """After a main step: back to the summary when editing, else the next main step."""
-    if draft(ctx).get("editing") and finished != "summary":
+    d = draft(ctx)
+    if d.get("editing") and finished != "summary":
         return Goto("summary")
-    return Goto(MAIN_STEPS[MAIN_STEPS.index(finished) + 1])
+    steps = PATROL_STEPS if d.get("patrol") else MAIN_STEPS
+    return Goto(steps[steps.index(finished) + 1])

@@ -62,7 +62,8 @@ async def handle_description(ctx: Context, value: str | None) -> Outcome:
     suggestion = ctx.community.suggest(text)
     save(ctx, {"description": text, "category": suggestion.category, "urgency": suggestion.urgency})
     tip = ctx.community.tip_for(suggestion.category, text) if suggestion.category else None
-    if tip is not None and not draft(ctx).get("editing"):
+    # Self-check tips are for residents; staff on a patrol know them.
+    if tip is not None and not draft(ctx).get("editing") and not draft(ctx).get("patrol"):
         return Goto("tip")
     else:
         return Goto("classify")
@@ -121,7 +122,10 @@ def _most_severe(ctx: Context) -> str:
 async def handle_classify(ctx: Context, value: str | None) -> Outcome:
     """Accept or change the suggestion."""
     if value == "ok":
-        return next_after(ctx, "classify")
+        # Before photos and time: if neighbours already reported this, the resident may join them.
+        if draft(ctx).get("editing") or draft(ctx).get("patrol"):
+            return next_after(ctx, "classify")
+        return Goto("join")
     elif value == "cat":
         return Goto("category")
     elif value == "urg":

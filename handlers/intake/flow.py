@@ -14,6 +14,7 @@ stateDiagram-v2
     room --> building: back (one unit)
     room --> phone
     public_place --> phone
+    public_place --> description: a patrol (staff) has no phone step
     phone --> description
     description --> tip: a self-check tip fits
     description --> classify
@@ -21,12 +22,19 @@ stateDiagram-v2
     tip --> [*]: that fixed it
     classify --> category
     classify --> urgency
-    classify --> photos
+    classify --> join
+    classify --> photos: editing, or a patrol
+    join --> photos: nobody reported it, or file my own
+    join --> summary: file my own, after the last check
+    join --> [*]: joined the report (linked to the incident)
     category --> classify
     urgency --> classify
     photos --> window
+    photos --> summary: a patrol has no time to agree
     window --> summary
+    summary --> join: a neighbour reported it meanwhile
     summary --> edit
+    edit --> public_place: a patrol's place
     edit --> summary: back
     edit --> technician: name a technician
     technician --> summary
@@ -40,11 +48,11 @@ from __future__ import annotations
 
 from handlers.context import Context
 from handlers.dialog import Step, StepDialog
-from handlers.intake import address, contact, fault, photos, summary, technician, window
+from handlers.intake import address, contact, fault, join, photos, summary, technician, window
 from handlers.intake.draft import NAME
 from handlers.messages import Kind
 
-__all__ = ["DIALOG", "NAME", "STEPS", "goto", "handle", "prompt", "start"]
+__all__ = ["DIALOG", "NAME", "STEPS", "goto", "handle", "prompt", "start", "start_patrol"]
 
 STEPS: dict[str, Step] = {
     "address": Step(address.prompt_address, address.handle_address),
@@ -58,6 +66,7 @@ STEPS: dict[str, Step] = {
     "classify": Step(fault.prompt_classify, fault.handle_classify),
     "category": Step(fault.prompt_category, fault.handle_category),
     "urgency": Step(fault.prompt_urgency, fault.handle_urgency),
+    "join": Step(join.prompt_join, join.handle_join),
     "photos": Step(photos.prompt_photos, photos.handle_photos),
     "window": Step(window.prompt_window, window.handle_window),
     "technician": Step(technician.prompt_technician, technician.handle_technician),
@@ -71,6 +80,13 @@ async def start(ctx: Context) -> None:
     ctx.conv.dialog = NAME
     ctx.conv.data = {"draft": {}}
     await DIALOG.goto(ctx, "address")
+
+
+async def start_patrol(ctx: Context) -> None:
+    """Begin a patrol report: staff name the public place; no phone, no room, no time to agree."""
+    ctx.conv.dialog = NAME
+    ctx.conv.data = {"draft": {"patrol": True, "scope": "public"}}
+    await DIALOG.goto(ctx, "public_place")
 
 
 async def _not_understood(ctx: Context, step: str) -> None:

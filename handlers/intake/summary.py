@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from dispatch.incidents import matching
 from dispatch.notices import Notices
 from dispatch.offers.pool import dispatch_ticket
 from dispatch.site import format_duration
-from dispatch.tickets import Draft, submit
+from dispatch.tickets import submit
 from handlers.context import Context, end_dialog
 from handlers.i18n import N_
 from handlers.intake.draft import Goto, Outcome, draft, save
+from handlers.intake.join import find_match, place_of
+from handlers.intake.request import request_of
 from handlers.intake.window import WINDOWS
 from handlers.labels import address_label, category_name, urgency_name
 from storage.repositories import Addresses
@@ -25,6 +28,8 @@ EDITABLE = {
     "window": N_("Preferred time"),
     "technician": N_("Technician (optional)"),
 }
+# A patrol report has no phone, preferred time or named technician to change.
+PATROL_EDITABLE = {k: v for k, v in EDITABLE.items() if k not in ("phone", "window", "technician")}
 
 
 def summary_text(ctx: Context, d: dict[str, Any]) -> str:
@@ -34,6 +39,20 @@ def summary_text(ctx: Context, d: dict[str, Any]) -> str:
         where = t("Public area: {place}", place=d.get("location_text") or "")
     else:
         where = address_label(community, d.get("building"), d.get("unit"), d.get("room"), lang)
+    if d.get("patrol"):
+        return "\n".join(
+            [
+                t("Please check your patrol report:"),
+                t("Address: {where}", where=where),
+                t("Problem: {text}", text=d.get("description", "")),
+                t(
+                    "Category: {category} · Urgency: {urgency}",
+                    category=category_name(community, d.get("category"), lang),
+                    urgency=urgency_name(community, d.get("urgency"), lang),
+                ),
+                t("Photos: {n}", n=len(d.get("photos") or [])),
+            ]
+        )
     lines = [
         t("Please check your repair request:"),
         t("Address: {where}", where=where),
@@ -69,6 +88,12 @@ async def prompt_summary(ctx: Context) -> None:
 async def handle_summary(ctx: Context, value: str | None) -> Outcome:
     """File the ticket, go to editing, or cancel."""
     if value == "confirm":
+        if not draft(ctx).get("patrol"):
+            # The last look before filing: a neighbour may have reported the same fault while we talked.
+            await matching.serialize(ctx.session, place_of(ctx))
+            if await find_match(ctx) is not None:
+                save(ctx, {"join_from": "summary"})
+                return Goto("join")
         await _file(ctx)
     elif value == "edit":
         return Goto("edit")
@@ -82,7 +107,8 @@ async def handle_summary(ctx: Context, value: str | None) -> Outcome:
 
 async def prompt_edit(ctx: Context) -> None:
     """What to change."""
-    options = [(f"e:{k}", ctx.t(v)) for k, v in EDITABLE.items()] + [("e:back", ctx.t("« Back"))]
+    fields = PATROL_EDITABLE if draft(ctx).get("patrol") else EDITABLE
+    options = [(f"e:{k}", ctx.t(v)) for k, v in fields.items()] + [("e:back", ctx.t("« Back"))]
     ctx.ask(ctx.t("What would you like to change?"), options, columns=2)
 
 
@@ -93,50 +119,42 @@ async def handle_edit(ctx: Context, value: str | None) -> Outcome:
     field = value[2:]
     if field == "back":
         return Goto("summary")
-    if field not in EDITABLE:
+    patrol = bool(draft(ctx).get("patrol"))
+    if field not in (PATROL_EDITABLE if patrol else EDITABLE):
         return False
     save(ctx, {"editing": True})
+    if patrol and field == "address":
+        return Goto("public_place")
     return Goto(field)
 
 
 async def _file(ctx: Context) -> None:
     d, community, t = draft(ctx), ctx.community, ctx.t
-    urgency = community.urgency(d.get("urgency") or "") or community.default_urgency
-    request = Draft(
-        community=community.code,
-        scope=d.get("scope") or "in_unit",
-        phone=d.get("phone") or "",
-        description=d.get("description") or "",
-        category=d.get("category") or community.categories[-1].code,
-        urgency=urgency.code,
-        building=d.get("building"),
-        unit=d.get("unit"),
-        room=d.get("room"),
-        location_text=d.get("location_text") or "",
-        latitude=d.get("latitude"),
-        longitude=d.get("longitude"),
-        voice_ref=d.get("voice_ref") or "",
-        preferred_window=d.get("window") or WINDOWS["asap"],
-        photos=list(d.get("photos") or []),
-        named_technician_id=d.get("named_technician"),
-        source=ctx.inbound.identity.channel,
-    )
+    request = request_of(ctx)
+    urgency = community.urgency(request.urgency) or community.default_urgency
     ticket = await submit(ctx.session, community, ctx.person.id, request, now=ctx.now, language=t.language)
     if request.scope == "in_unit" and request.building and request.unit and request.room:
         await Addresses(ctx.session).remember(
             ctx.person.id, community.code, request.building, request.unit, request.room, ctx.now
         )
     end_dialog(ctx)
-    promise = t(
-        "A technician will answer within {duration}.", duration=format_duration(urgency.grab, t.language)
-    )
-    ctx.reply(
-        t("Your repair request is filed. Number: {number}", number=ticket.number)
-        + "\n"
-        + promise
-        + "\n"
-        + t("We will message you at every step. Send /mytickets to see your requests.")
-    )
+    if d.get("patrol"):
+        ctx.reply(
+            t("Patrol find filed. Number: {number}", number=ticket.number)
+            + "\n"
+            + t("It goes to technicians now; the area's supervisor checks the work when it is done.")
+        )
+    else:
+        promise = t(
+            "A technician will answer within {duration}.", duration=format_duration(urgency.grab, t.language)
+        )
+        ctx.reply(
+            t("Your repair request is filed. Number: {number}", number=ticket.number)
+            + "\n"
+            + promise
+            + "\n"
+            + t("We will message you at every step. Send /mytickets to see your requests.")
+        )
     # The ticket goes straight out to technicians (or into the queue), in the same transaction.
     notices = Notices()
     await dispatch_ticket(ctx.session, community, ticket, ctx.now, notices)

@@ -26,14 +26,14 @@ async def bind_group_command(ctx: Context) -> None:
     )
     if department is not None:
         purpose = group_purpose(department.code)
-    elif words in (["technicians"], ["supervisors"]):
+    elif words in (["technicians"], ["supervisors"], ["residents"]):
         purpose = words[0]
     else:
         codes = ", ".join(d.code for d in community.matters.departments) or "—"
         ctx.reply(
             ctx.t(
-                "Please write /bindgroup technicians, /bindgroup supervisors or /bindgroup department CODE "
-                "(departments: {codes}).",
+                "Please write /bindgroup technicians, /bindgroup supervisors, /bindgroup residents or "
+                "/bindgroup department CODE (departments: {codes}).",
                 codes=codes,
             )
         )
@@ -53,6 +53,8 @@ async def bind_group_command(ctx: Context) -> None:
         )
     elif purpose == "technicians":
         text = ctx.t("This group now receives job offers.")
+    elif purpose == "residents":
+        text = ctx.t("This residents' group now receives updates on incidents (outages many report).")
     else:
         text = ctx.t("This group now receives escalations.")
     ctx.reply(text)

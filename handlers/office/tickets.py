@@ -8,6 +8,7 @@ from dispatch.repair.rules import JobRefused
 from handlers.context import Context
 from handlers.labels import address_label, money, ticket_line
 from handlers.office.access import office_staff, ticket_from_args
+from handlers.office.incidents import offer_declare
 from handlers.refusals import refuse
 from handlers.timeline import timeline
 
@@ -44,7 +45,11 @@ async def ticket_command(ctx: Context) -> None:
         lines.append(ctx.t("Rating: {rating}/5 {comment}", rating=ticket.rating, comment=ticket.comment))
     lines.append(ctx.t("Event log:"))
     lines += await timeline(ctx, ticket, staff=True)
-    ctx.reply("\n".join(lines))
+    actions = offer_declare(ctx, ticket)
+    if actions:
+        ctx.ask("\n".join(lines), actions, columns=1)
+    else:
+        ctx.reply("\n".join(lines))
 
 
 async def reopen_command(ctx: Context) -> None:

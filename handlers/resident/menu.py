@@ -117,14 +117,19 @@ def show_staff_help(ctx: Context) -> None:
         "technician": [
             t("/jobs — your open jobs and their cards"),
             t("/onduty, /offduty — take offers or not"),
+            t("/patrol — report a fault you found on your rounds"),
         ],
         "supervisor": [
             t("/queue — tickets waiting for a technician"),
             t("/overdue — late and at-risk tickets"),
             t("/assign NUMBER NAME, /reassign NUMBER NAME, /reopen NUMBER, /ticket NUMBER"),
             t("/matters — complaints and other matters for your departments; /convert NUMBER"),
+            t("/incident NUMBER [NUMBER ...] — one outage many reported: link them, post progress; /patrol"),
         ],
-        "manager": [t("/queue, /overdue, /assign NUMBER NAME, /ticket NUMBER, /matters")],
+        "manager": [
+            t("/queue, /overdue, /assign NUMBER NAME, /ticket NUMBER, /matters"),
+            t("/incident NUMBER [NUMBER ...] — one outage many reported: link them, post progress; /patrol"),
+        ],
         "cs": [
             t("/followups — follow-up calls to record"),
             t("/ticket NUMBER — a ticket's full record"),

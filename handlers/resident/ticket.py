@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dispatch import closing
+from dispatch.incidents import reopening
 from dispatch.lifecycle import allowed, log
 from dispatch.matters import handling
 from dispatch.matters.routing import department_staff
@@ -115,6 +116,15 @@ async def _act(ctx: Context, ticket: Ticket, verb: str, arg: str, notices: Notic
             await _ask_rating(ctx, ticket, t("Glad it's sorted! How would you rate how it was handled?"))
         else:
             ctx.reply(t("Sorry about that. The office has been told and will come back to you."))
+    elif verb == ResidentTap.FIXED and arg != "yes" and reopening.is_report(ticket):
+        community = ctx.services.site.community(ticket.community) or ctx.community
+        await reopening.not_fixed(ctx.session, community, ticket, ctx.person, ctx.now, notices)
+        ctx.reply(
+            t(
+                "Sorry about that. Your request goes out to technicians again on its own; the supervisor "
+                "has been told."
+            )
+        )
     elif verb == ResidentTap.FIXED:
         await closing.confirm_fixed(ctx.session, ticket, ctx.person, arg == "yes", ctx.now, notices)
         if arg == "yes":

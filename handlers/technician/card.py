@@ -14,7 +14,7 @@ from handlers.refusals import refuse
 from handlers.technician import complete, hold
 from handlers.technician import visit as visit_steps
 from handlers.technician.steps import after_step, held_ticket
-from handlers.templates.job_card import valid_actions
+from handlers.templates.job_card import contacted, valid_actions
 from storage.models import Ticket
 
 DIALOG = "job"
@@ -30,7 +30,7 @@ async def job_button(ctx: Context, tap: JobTap) -> None:
     ticket = await held_ticket(ctx, row.ticket_id)
     if ticket is None:
         return
-    if action not in valid_actions(ticket.status, ticket.contacted_at is not None):
+    if action not in valid_actions(ticket.status, contacted(ticket)):
         ctx.answer_tap(ctx.t("That step is no longer available."))
         notices = Notices()
         notices.person("job_card", ticket.id, ctx.person.id)

@@ -151,8 +151,18 @@ async def step_way(ctx: Context, ticket: Ticket, value: str | None) -> None:
 
 
 async def start_arrived(ctx: Context, ticket: Ticket) -> None:
-    """Ask for the resident's code."""
+    """Ask for the resident's code; a fault staff found has no resident, so arrival is recorded at once."""
     ctx.clear_choices()
+    if ticket.origin != "resident":
+        notices = Notices()
+        try:
+            await visit.arrive_unverified(ctx.session, ticket, ctx.person, ctx.now, notices)
+        except JobRefused as exc:
+            end_dialog(ctx)
+            refuse(ctx, exc)
+            return
+        await after_step(ctx, ticket, notices, ctx.t("Arrival at {number} recorded.", number=ticket.number))
+        return
     ctx.reply(ctx.t("Please type the verification code the resident gives you (4 digits)."))
 
 

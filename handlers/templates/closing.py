@@ -25,6 +25,14 @@ async def _confirm_buttons(v: View) -> list[list[Choice]]:
 
 async def completed(v: View) -> Outbound:
     """Before and after photos with Fixed / Not fixed."""
+    if v.ticket.incident_id is not None and v.ticket.technician_id is None:
+        # A report linked to an incident: the work was done once, on the incident's own ticket.
+        text = v.t(
+            "The fault you reported with your neighbours ({number}) has been repaired. Is it fixed at your "
+            "home too?",
+            number=v.ticket.number,
+        )
+        return message(text, choices=await _confirm_buttons(v), important=True)
     photos = await Tickets(v.session).photos(v.ticket.id)
     before = [p.sha256 for p in photos if p.stage == "before"][:4]
     after = [p.sha256 for p in photos if p.stage == "after"][:5]

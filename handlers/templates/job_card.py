@@ -29,6 +29,7 @@ from handlers.i18n import N_
 from handlers.labels import HOLD_NAMES
 from handlers.messages import Choice, Outbound
 from handlers.templates.view import View, in_place, local_time, message, status_words
+from storage.models import Ticket
 
 ACTIONS: dict[str, tuple[str, ...]] = {
     "assigned": ("contacted", "appt", "way", "arrived", "handback"),
@@ -60,6 +61,11 @@ def valid_actions(status: str, contacted: bool) -> tuple[str, ...]:
     return tuple(a for a in actions if not (a == "contacted" and contacted))
 
 
+def contacted(ticket: Ticket) -> bool:
+    """True when there is nobody left to call: the resident was reached, or staff found the fault."""
+    return ticket.contacted_at is not None or ticket.origin != "resident"
+
+
 def card_ref(ticket_id: int) -> str:
     """The outbox ref of a ticket's job card (per chat)."""
     return f"job:{ticket_id}"
@@ -77,7 +83,7 @@ async def job_card(v: View) -> Outbound:
         lines.append(t("Appointment: {at}", at=local_time(v, tk.appointment_at)))
     if tk.hold_reason and tk.status == "on_hold":
         lines.append(t("On hold: {reason}", reason=t(HOLD_NAMES.get(tk.hold_reason, tk.hold_reason))))
-    actions = valid_actions(tk.status, tk.contacted_at is not None)
+    actions = valid_actions(tk.status, contacted(tk))
     rows: list[list[Choice]] = []
     if actions and v.reader is not None and tk.technician_id == v.reader.id:
         token = await token_for(v.session, "job", tk.id, v.reader.id, v.services.clock.now())

@@ -11,6 +11,7 @@ from sqlalchemy import inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from dispatch import patrols
 from dispatch.notices import Notice
 from handlers.context import Services
 from handlers.i18n import Translator
@@ -69,6 +70,8 @@ async def render(
             chat_id,
             reader,
         )
+        if not patrols.reaches_reporter(ticket, notice.kind, notice.person_id):
+            continue  # staff found it: nobody is waiting to be told as a resident
         fn = templates.get(notice.kind)
         if fn is None:
             log.error("no template for notice %s", notice.kind)

@@ -1,6 +1,7 @@
 """Typed SQLAlchemy models, one module per part of the house; every model is importable from here."""
 
 from storage.models.base import Base, UTCDateTime
+from storage.models.incidents import Incident
 from storage.models.messaging import (
     Conversation,
     InboundEvent,
@@ -33,6 +34,7 @@ __all__ = [
     "GroupBinding",
     "InboundEvent",
     "InboundRate",
+    "Incident",
     "Invite",
     "Offer",
     "OutboxLane",

@@ -64,6 +64,10 @@ class Ticket(Base):
     language: Mapped[str] = mapped_column(String(10), default="zh_CN")
     # Where the request came from: the channel it was filed on (telegram, wechat, console ...).
     source: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    # Who found the fault: a resident, or staff on their rounds ("patrol"), who is then not asked to confirm.
+    origin: Mapped[str] = mapped_column(String(10), default="resident", server_default="resident")
+    # The incident this ticket is part of: its working ticket, or a report linked to it.
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id", use_alter=True), index=True)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     assigned_at: Mapped[datetime | None]

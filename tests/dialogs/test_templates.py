@@ -67,6 +67,12 @@ async def test_every_template_speaks_chinese_and_english(harness: Harness) -> No
             "approved": True,
             "text": "请带梯子",
             "buttons": [{"token": "tok", "name": "Li", "open": 2, "full": False}],
+            "working": "BX-20261123-0001",
+            "n": 3,
+            "joined": True,
+            "what": "on_the_way",
+            "note": "水务公司正在抢修",
+            "checker": "Chen",
         }
         said: dict[str, dict[str, str]] = {}
         for kind, template in templates.items():

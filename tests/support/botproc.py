@@ -213,6 +213,23 @@ class Chats:
         self.server.push_callback(user, message.message_id, message.callback_data_for(label))
         return await self.reply(user, count, expect)
 
+    async def file_own_when_asked(self, user: int, after: int) -> None:
+        """Past the category: when a neighbour's open report of the same fault is offered, file one's own."""
+
+        def asked() -> str:
+            for message in self.server.sent_to(user)[after:]:
+                if any("File my own" in text for text in message.button_texts):
+                    return "join"
+                if "photos" in message.content:
+                    return "photos"
+            return ""
+
+        await self.server.wait_for(
+            lambda: bool(asked()), timeout=self.timeout, message=f"chat {user}: photos?"
+        )
+        if asked() == "join":
+            await self.tap(user, "File my own", expect="photos")
+
     async def file_request(self, user: int, description: str, room: str = "1203") -> str:
         """The whole intake in English; returns the ticket number."""
         await self.say(user, "/repair", expect="Where is the problem?")
@@ -227,7 +244,9 @@ class Chats:
         await self.server.wait_for(lambda: bool(asked.button_texts) or True)
         if "I still need a repair" in asked.button_texts:
             await self.tap(user, "I still need a repair", expect="Is that right?")
-        await self.tap(user, "Yes, that's right", expect="photos")
+        count = len(self.server.sent_to(user))
+        await self.tap(user, "Yes, that's right", expect=None)
+        await self.file_own_when_asked(user, count)
         await self.tap(user, "Skip", expect="When would a visit suit you?")
         await self.tap(user, "As soon as possible", expect="Please check your repair request")
         done = await self.tap(user, "Confirm", expect="Number:")

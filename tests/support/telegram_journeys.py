@@ -53,7 +53,9 @@ async def file_request(bot: TgBot, description: str = "The kitchen tap is leakin
     await bot.server.wait_for(lambda: bool(bot.server.sent_to(u)[-1].button_texts))
     if "I still need a repair" in bot.server.sent_to(u)[-1].button_texts:
         await bot.tap(u, "I still need a repair", expect="Is that right?")
-    await bot.tap(u, "Yes, that's right", expect="photos")
+    seen = len(bot.server.sent_to(u))
+    await bot.tap(u, "Yes, that's right", expect=None)
+    await file_own_when_asked(bot, u, seen)
     count = len(bot.server.sent_to(u))
     bot.server.push_photo(u, jpeg(320, 240, (200, 0, 0)))
     await bot.reply(u, count, expect="Photo 1 received")
@@ -136,3 +138,19 @@ def kinds(rec: dict[str, Any]) -> list[str]:
 def texts(bot: TgBot, user: int) -> list[str]:
     """Everything a person saw, in order (edits show their latest text)."""
     return [m.content for m in bot.server.sent_to(user)]
+
+
+async def file_own_when_asked(bot: TgBot, user: int, after: int) -> None:
+    """Past the category: when a neighbour's open report of the same fault is offered, file one's own."""
+
+    def asked() -> str:
+        for message in bot.server.sent_to(user)[after:]:
+            if any("File my own" in text for text in message.button_texts):
+                return "join"
+            if "photos" in message.content:
+                return "photos"
+        return ""
+
+    await bot.server.wait_for(lambda: bool(asked()), message=f"chat {user}: photos?")
+    if asked() == "join":
+        await bot.tap(user, "File my own", expect="photos")

@@ -30,7 +30,9 @@ async def file_request(bot: WxBot, user: str = RESIDENT, description: str = "厨
     asked = await bot.say(user, description)
     if ZH("I still need a repair") in asked.labels:
         await bot.choose(user, ZH("I still need a repair"))
+    seen = len(bot.server.sent_to(user))
     await bot.choose(user, ZH("Yes, that's right"))
+    await file_own_when_asked(bot, user, seen)
     after = len(bot.server.sent_to(user))
     assert (await bot.oa.image(user, PHOTO)).text == "success"
     await bot.server.wait_for_message(
@@ -126,3 +128,20 @@ async def file_direct(wx: WxBot, description: str) -> str:
         number = tk.number
     wx.app.sender.wake()
     return number
+
+
+async def file_own_when_asked(bot: WxBot, user: str, after: int) -> None:
+    """Past the category: when a neighbour's open report of the same fault is offered, file one's own."""
+    own, photos = ZH("📝 File my own"), ZH("Skip")
+
+    def asked() -> str:
+        for message in bot.server.sent_to(user)[after:]:
+            if any(own in label for label in message.labels) or own in message.shown:
+                return "join"
+            if any(photos in label for label in message.labels) or photos in message.shown:
+                return "photos"
+        return ""
+
+    await bot.server.wait_for(lambda: bool(asked()), message=f"{user}: photos?")
+    if asked() == "join":
+        await bot.choose(user, own)

@@ -14,6 +14,7 @@ from handlers.buttons import (
     MAX_BYTES,
     AssignTap,
     ButtonDataError,
+    CheckTap,
     ChoiceTap,
     FollowUpTap,
     JobTap,
@@ -103,7 +104,7 @@ def test_the_longest_real_button_fits_with_room_to_spare() -> None:
 
 def test_every_kind_has_its_own_prefix() -> None:
     prefixes = [kind.PREFIX for kind in KINDS]
-    assert len(set(prefixes)) == len(prefixes) == len(KINDS) == 8
+    assert len(set(prefixes)) == len(prefixes) == len(KINDS) == 9
     assert all(prefix.isalpha() and prefix.islower() for prefix in prefixes)
     assert prefix_of(f"o:{TOKEN}:a") == "o" and prefix_of("as:x") == "as" and prefix_of("?!") == ""
 
@@ -117,6 +118,7 @@ def _taps() -> st.SearchStrategy[Tap]:
         st.builds(AssignTap, FIELD),
         st.builds(FollowUpTap, FIELD),
         st.builds(MatterTap, FIELD, FIELD),
+        st.builds(CheckTap, FIELD, st.sampled_from([CheckTap.FIXED, CheckTap.NOT_FIXED])),
     )
 
 

@@ -1,0 +1,1 @@
+"""Incidents: one failure a whole building reports, worked once, with every reporter kept told."""
