@@ -70,6 +70,7 @@ TRANSITIONS: frozenset[tuple[Status, Status]] = frozenset(
         (S.COMPLETED, S.CONFIRMED),
         (S.COMPLETED, S.REWORK),
         (S.COMPLETED, S.FOLLOWED_UP),
+        (S.COMPLETED, S.CLOSED),
         (S.CONFIRMED, S.FOLLOWED_UP),
         (S.CONFIRMED, S.CLOSED),
         (S.FOLLOWED_UP, S.CLOSED),
@@ -121,6 +122,7 @@ WHY: dict[tuple[Status, Status], str] = {
     (S.REWORK, S.OFFERED): "handed back",
     (S.EN_ROUTE, S.SCHEDULED): "appointment moved",
     (S.COMPLETED, S.REWORK): "not fixed",
+    (S.COMPLETED, S.CLOSED): "no resident to confirm (planned work)",
     (S.FOLLOWED_UP, S.REWORK): "reopened",
     (S.CLOSED, S.REWORK): "reopened",
 }

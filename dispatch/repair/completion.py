@@ -8,8 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch import timers
-from dispatch.lifecycle import Status, allowed
+from dispatch.lifecycle import Status, allowed, transition
 from dispatch.notices import Notices
+from dispatch.planned.rules import residentless
 from dispatch.policy import Policy
 from dispatch.repair.quotes import pending_quote
 from dispatch.repair.rules import JobRefused, move, require_holder
@@ -73,6 +74,10 @@ async def complete(
     await timers.cancel(
         session, ticket.id, [timers.CONTACT, timers.ARRIVAL, timers.STALL, timers.SAME_DAY, timers.HOLD_END]
     )
+    if residentless(ticket):
+        # A repair the office opened itself (a failed planned check): nobody to confirm or rate it.
+        await transition(session, ticket, Status.CLOSED, now=now, actor_id=None, kind="closed", planned=True)
+        return
     timers.start(session, ticket.id, timers.CONFIRM_REMIND, now + policy.confirm_reminder, now=now)
     timers.start(session, ticket.id, timers.CONFIRM_TIMEOUT, now + policy.confirm_timeout, now=now)
     notices.person("completed", ticket.id, ticket.resident_id)
