@@ -38,6 +38,14 @@ def residentless(ticket: Ticket) -> bool:
     return ticket.source == SOURCE
 
 
+def work_of(ticket: Ticket) -> str:
+    """ "plan" for a planned ticket (answered by its checklist), "unattended" for a repair the office opened
+    itself (no resident), "repair" for everything else."""
+    if ticket.plan_key:
+        return "plan"
+    return "unattended" if residentless(ticket) else "repair"
+
+
 async def system_person(session: AsyncSession, now: datetime) -> Person:
     """The (one) person planned work is filed by, created the first time it is needed."""
     stmt = select(Person).where(Person.role == SYSTEM_ROLE).order_by(Person.id).limit(1)

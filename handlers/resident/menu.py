@@ -123,8 +123,12 @@ def show_staff_help(ctx: Context) -> None:
             t("/overdue — late and at-risk tickets"),
             t("/assign NUMBER NAME, /reassign NUMBER NAME, /reopen NUMBER, /ticket NUMBER"),
             t("/matters — complaints and other matters for your departments; /convert NUMBER"),
+            t("/plan — planned maintenance due this week, and what was missed"),
         ],
-        "manager": [t("/queue, /overdue, /assign NUMBER NAME, /ticket NUMBER, /matters")],
+        "manager": [
+            t("/queue, /overdue, /assign NUMBER NAME, /ticket NUMBER, /matters"),
+            t("/plan — planned maintenance due this week, and what was missed"),
+        ],
         "cs": [
             t("/followups — follow-up calls to record"),
             t("/ticket NUMBER — a ticket's full record"),

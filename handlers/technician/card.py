@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from dispatch.notices import Notices
+from dispatch.planned.rules import work_of
 from dispatch.repair import visit
 from dispatch.repair.rules import JobRefused
 from dispatch.tokens import lookup
 from handlers.buttons import JobTap
 from handlers.context import Context, end_dialog
 from handlers.refusals import refuse
-from handlers.technician import complete, hold
+from handlers.technician import checklist, complete, hold
 from handlers.technician import visit as visit_steps
 from handlers.technician.steps import after_step, held_ticket
 from handlers.templates.job_card import valid_actions
@@ -30,7 +31,7 @@ async def job_button(ctx: Context, tap: JobTap) -> None:
     ticket = await held_ticket(ctx, row.ticket_id)
     if ticket is None:
         return
-    if action not in valid_actions(ticket.status, ticket.contacted_at is not None):
+    if action not in valid_actions(ticket.status, ticket.contacted_at is not None, work_of(ticket)):
         ctx.answer_tap(ctx.t("That step is no longer available."))
         notices = Notices()
         notices.person("job_card", ticket.id, ctx.person.id)
@@ -92,7 +93,8 @@ STARTS: dict[str, Callable[[Context, Ticket], Awaitable[None]]] = {
     "resume": _resume,
     "appt": visit_steps.start_appt,
     "way": visit_steps.start_way,
-    "arrived": visit_steps.start_arrived,
+    "arrived": checklist.start_arrived,
+    "checklist": checklist.start_checklist,
     "hold": hold.start_hold,
     "handback": hold.start_handback,
     "quote": complete.start_quote,
@@ -109,4 +111,5 @@ STEPS: dict[str, Callable[[Context, Ticket, str | None], Awaitable[None]]] = {
     "hold_until": hold.step_hold,
     "handback": hold.step_handback,
     **complete.STEPS,
+    **checklist.STEPS,
 }
