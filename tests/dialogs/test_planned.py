@@ -12,8 +12,9 @@ from dispatch.planned.work import open_planned
 from handlers.context import Services
 from handlers.timer_sweep import sweep_all
 from storage.db import Database
-from tests.support.dialogs import tick
+from tests.support.dialogs import pending_timers, tick
 from tests.support.harness import Harness, add_staff
+from tests.support.media import jpeg
 from tests.support.planned import LIFT_DUE, LIFT_KEY, children, planned_tickets, start, with_plans
 
 TECH = "tech"
@@ -84,7 +85,26 @@ async def test_the_monthly_elevator_check_is_opened_once_and_a_failed_item_opens
     [repair] = await children(h.db, plan.id)
     assert repair.source == "plan" and repair.status == "offered" and repair.category == "elevator"
     assert "制动器间隙 0.9mm" in repair.description and "过大" in repair.description
-    assert repair.number in done[-1].text or any(repair.number in m.text for m in done)
+    assert any(repair.number in m.text for m in done)
+
+    # The repair has no resident either: taken, arrived without a code, completed, and closed at once.
+    await h.tap(TECH, "Accept")
+    card = h.find_choice(TECH, "Arrived")
+    assert "Contacted" not in " ".join(c.label for m in h.delivery.chat(TECH)[-3:] for c in m.choices)
+    await h.tap_data(TECH, card.data)
+    assert "Arrival at" in h.last(TECH).text
+    await h.tap(TECH, "Complete")
+    await h.photo(TECH, jpeg())
+    await h.tap(TECH, "Done")
+    await h.tap(TECH, "None")
+    await h.tap(TECH, "No, none")
+    await h.tap(TECH, "30 min")
+    closed = await h.tap(TECH, "No charge")
+    assert any("is done and closed" in m.text for m in closed)
+    [repair] = await children(h.db, plan.id)
+    assert repair.status == "closed"
+    # No deadline of either ticket is left; only each asset's next occurrence waits.
+    assert await pending_timers(h) == {"plan": 2}
 
 
 async def _sweep(db: Database, services: Services) -> None:
