@@ -56,9 +56,13 @@ class Recurrence:
 
     def day_of(self, occurrence: str) -> date:
         """The local date an occurrence falls on."""
+        # An id of the other kind is a row written before the site file changed the schedule from monthly
+        # to weekly (or back): read it as that month's (or that date's) occurrence rather than fail start-up.
         if self.unit == "week":
+            if len(occurrence) == 7:
+                return date.fromisoformat(self._first_on_or_after(date.fromisoformat(occurrence + "-01")))
             return date.fromisoformat(occurrence)
-        year, month = (int(part) for part in occurrence.split("-"))
+        year, month = (int(part) for part in occurrence.split("-")[:2])
         return date(year, month, min(self.day, calendar.monthrange(year, month)[1]))
 
     def between(self, first: date, last: date) -> list[str]:

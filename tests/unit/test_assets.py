@@ -163,3 +163,10 @@ def test_an_asset_needs_a_known_skill_and_place() -> None:
         parse_site(
             SITE.format(schedule="weekly on mon").replace('building = "1"\nskill', 'building = "9"\nskill')
         )
+
+
+def test_a_row_written_before_the_schedule_changed_kind_still_has_a_date() -> None:
+    weekly = parse_schedule("weekly on mon", SHANGHAI)
+    assert weekly.day_of("2026-12") == date(2026, 12, 7)  # the first Monday of that month
+    monthly = parse_schedule("monthly on the 5th", SHANGHAI)
+    assert monthly.day_of("2026-11-30") == date(2026, 11, 5)
