@@ -145,3 +145,18 @@ async def test_plan_shows_each_overseer_their_own_assets(harness: Harness) -> No
     assert "elevator" in (await h.say(MANAGER, "/plan"))[-1].text
     await h.say("1001", "hello")
     assert "for supervisors and managers" in (await h.say("1001", "/plan"))[-1].text
+
+
+async def test_the_checklist_speaks_chinese_to_a_chinese_technician(harness: Harness) -> None:
+    h = harness
+    await add_staff(h, "王师傅", user=TECH, skills=("elevator",), language="zh_CN")
+    with_plans(h)
+    await start(h.db, h.services)
+    h.clock.set(LIFT_DUE)
+    await tick(h, 0)
+    await h.tap(TECH, "抢单")
+    first = await h.tap(TECH, "检查表")
+    assert "1号楼1单元电梯 — 第 1 项，共 3 项" in first[-1].text and "曳引机运行无异响" in first[-1].text
+    assert first[-1].labels() == ["✅ 合格", "❌ 不合格"]
+    await h.say(TECH, "还行")
+    assert "请点“合格”或“不合格”" in h.delivery.chat(TECH)[-2].text
