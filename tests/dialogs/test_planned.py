@@ -86,6 +86,9 @@ async def test_the_monthly_elevator_check_is_opened_once_and_a_failed_item_opens
     assert repair.source == "plan" and repair.status == "offered" and repair.category == "elevator"
     assert "制动器间隙 0.9mm" in repair.description and "过大" in repair.description
     assert any(repair.number in m.text for m in done)
+    record = "\n".join(m.text for m in await h.say(BOSS, f"/ticket {plan.number}"))
+    assert "Opened by the maintenance plan" in record and "Wang answered the checklist" in record
+    assert "A repair was opened for a failed check" in record
 
     # The repair has no resident either: taken, arrived without a code, completed, and closed at once.
     await h.tap(TECH, "Accept")
