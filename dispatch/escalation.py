@@ -18,6 +18,8 @@ from dispatch.matters import deadlines
 from dispatch.notices import Notices
 from dispatch.offers.candidates import rank
 from dispatch.offers.pool import UNASSIGNED, dispatch_ticket, widen
+from dispatch.planned import work as planned_work
+from dispatch.planned.rules import PLAN_DUE
 from dispatch.schedules import Calendar
 from dispatch.site import Community, Site
 from storage.models import ActionToken, Person, Ticket, Timer
@@ -227,4 +229,5 @@ _HANDLERS = {
     timers.REQUEUE: _requeue,
     timers.MATTER_ACCEPT: deadlines.not_accepted,
     timers.MATTER_ANSWER: deadlines.not_answered,
+    PLAN_DUE: planned_work.overdue,
 }

@@ -39,13 +39,24 @@ from handlers.office import (
     incidents,
     lists,
     patrol,
+    plan,
     stats,
     tickets,
 )
 from handlers.office import matters as office_matters
 from handlers.resident import attach, commands, menu, ticket
 from handlers.technician import card, duty, my_jobs, offers
-from handlers.templates import assignment, closing, digests, escalation, job_card, matters, quotes, visit
+from handlers.templates import (
+    assignment,
+    closing,
+    digests,
+    escalation,
+    job_card,
+    matters,
+    planned,
+    quotes,
+    visit,
+)
 from handlers.templates import incidents as incident_notices
 from handlers.templates import offers as offer_notices
 from handlers.templates.view import Template, TicketlessTemplate
@@ -115,6 +126,7 @@ def build_routes() -> Routes:
             "export": export.export_command,
             "dashboard": dashboard.dashboard_command,
             "incident": incidents.incident_command,
+            "plan": plan.plan_command,
             # every member of the office
             "ticket": tickets.ticket_command,
             "reopen": tickets.reopen_command,
@@ -174,6 +186,8 @@ def build_routes() -> Routes:
             "unfinished_today": escalation.unfinished_today,
             "hold_over_technician": escalation.hold_over_technician,
             "chase_hold": escalation.chase_hold,
+            # planned maintenance
+            "plan_overdue": planned.plan_overdue,
             # the visit
             "appointment_set": visit.appointment_set,
             "appointment_moved": visit.appointment_moved,

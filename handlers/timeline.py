@@ -50,6 +50,12 @@ WORDS = {
     "answer_late": N_("The promised answer time passed; the manager was told"),
     "converted": N_("Converted by {actor}"),
     "reopened": N_("Reopened"),
+    # planned maintenance
+    "planned": N_("Opened by the maintenance plan"),
+    "checklist": N_("{actor} answered the checklist"),
+    "repair_opened": N_("A repair was opened for a failed check"),
+    "from_plan": N_("Opened for a failed planned check"),
+    "plan_overdue": N_("Overdue: the supervisors were told"),
 }
 STAFF_ONLY = {
     "escalated",

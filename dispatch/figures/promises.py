@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from dispatch import timers
 from dispatch.figures.load import Facts
+from dispatch.planned.rules import SOURCE as PLANNED
 from dispatch.site import Site
 
 PROMISES = ("grab", "contact", "arrival", "same_day")
@@ -175,7 +176,8 @@ def promises(site: Site, facts: Iterable[Facts], now: datetime) -> tuple[Promise
         ended = f.status in _ENDED
         grab.judge(f.created + limits.grab, f.assigned, ended, f.number)
         taken = f.assigned
-        if taken is None:
+        if taken is None or f.source == PLANNED:
+            # Planned work has nobody to contact and its own deadline (dispatch/planned), not the same day.
             continue
         contact.judge(taken + limits.contact, f.contacted, ended, f.number)
         if limits.arrival is not None:

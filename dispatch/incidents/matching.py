@@ -9,6 +9,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.lifecycle import Status
+from dispatch.planned.rules import SOURCE as PLAN_SOURCE
 from storage.models import Ticket
 
 # Reports of one outage come within hours; a fault of the same kind next day is a new fault.
@@ -56,6 +57,8 @@ async def find(session: AsyncSession, place: Place, reporter_id: int, now: datet
         Ticket.status.in_(WORKING),
         Ticket.created_at >= now - WINDOW,
         Ticket.resident_id != reporter_id,
+        # Planned maintenance is not a fault anyone reported; a resident's report stays its own.
+        Ticket.source != PLAN_SOURCE,
     )
     if place.public:
         stmt = stmt.where(Ticket.scope == "public")

@@ -12,6 +12,7 @@ from dispatch.lifecycle import Status, transition_if_unchanged
 from dispatch.notices import Notices
 from dispatch.offers.candidates import local_midnight
 from dispatch.offers.pool import UNASSIGNED
+from dispatch.planned.rules import residentless
 from dispatch.repair.rules import new_code
 from dispatch.site import Community
 from storage.models import Offer, Person, Ticket
@@ -101,6 +102,11 @@ async def on_assigned(
     ticket.contacted_at = None
     ticket.appointment_at = None
     ticket.appointment_moves = 0
+    if residentless(ticket):
+        # Planned work: no resident to contact, meet or tell; its own PLAN_DUE deadline chases it.
+        notices.person("job_details", ticket.id, technician.id)
+        notices.person("job_card", ticket.id, technician.id)
+        return
     if ticket.origin == "resident":  # a patrol find has nobody to call
         timers.start(
             session, ticket.id, timers.CONTACT, now + urgency.contact, now=now, technician=technician.id

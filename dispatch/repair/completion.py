@@ -9,8 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch import patrols, timers
 from dispatch.incidents import progress
-from dispatch.lifecycle import Status, allowed
+from dispatch.lifecycle import Status, allowed, transition
 from dispatch.notices import Notices
+from dispatch.planned.rules import residentless
 from dispatch.policy import Policy
 from dispatch.repair.quotes import pending_quote
 from dispatch.repair.rules import JobRefused, move, require_holder
@@ -74,6 +75,10 @@ async def complete(
     await timers.cancel(
         session, ticket.id, [timers.CONTACT, timers.ARRIVAL, timers.STALL, timers.SAME_DAY, timers.HOLD_END]
     )
+    if residentless(ticket):
+        # A repair the office opened itself (a failed planned check): nobody to confirm or rate it.
+        await transition(session, ticket, Status.CLOSED, now=now, actor_id=None, kind="closed", planned=True)
+        return
     if not patrols.has_resident(ticket):
         await patrols.ask_check(session, ticket, notices)
     else:

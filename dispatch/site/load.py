@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from dispatch.site.assets import read_assets
 from dispatch.site.model import (
     MATTER_KINDS,
     OFFER_MODES,
@@ -37,7 +38,16 @@ _ITEM_CODE = r"[a-z0-9_-]+"  # category, urgency and skill codes
 _DEPARTMENT_CODE = r"[a-z0-9_-]{1,15}"  # short enough to name its group binding ("dept:" + code)
 _TICKET_PREFIX = r"[A-Z][A-Z0-9]{0,7}"
 _COMMUNITY_KEYS = ("code", "name", "name_en", "timezone", "ticket_prefix", "offer_mode", "office_phone")
-_COMMUNITY_TABLES = ("building", "category", "urgency", "tip", "matters", "department", "out_of_scope")
+_COMMUNITY_TABLES = (
+    "building",
+    "category",
+    "urgency",
+    "tip",
+    "matters",
+    "department",
+    "out_of_scope",
+    "asset",
+)
 _LIMITS = ("grab", "manager", "contact", "arrival", "stall")
 
 
@@ -80,9 +90,7 @@ def _site(root: Reader) -> Site:
 
 
 def _community(code: str, r: Reader) -> Community:
-    r.check_keys(
-        [*_COMMUNITY_KEYS, "building", "category", "urgency", "tip", "matters", "department", "out_of_scope"]
-    )
+    r.check_keys([*_COMMUNITY_KEYS, *_COMMUNITY_TABLES])
     name = r.text("name")
     zone = r.text("timezone")
     try:
@@ -108,6 +116,12 @@ def _community(code: str, r: Reader) -> Community:
         urgencies=urgencies,
         tips=tips,
         matters=_matters(r, ticket_prefix),
+        assets=read_assets(
+            r,
+            timezone,
+            {b.code: b.area for b in buildings},
+            {c.skill: c.code for c in reversed(categories)},
+        ),
     )
 
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Literal, Protocol
 from zoneinfo import ZoneInfo
 
+from dispatch.site.assets import Asset
 from dispatch.site.parse import fold_code, hits, is_english, normalize_room
 
 OfferMode = Literal["private", "group", "both"]
@@ -205,6 +206,8 @@ class Community(_Display):
     urgencies: tuple[Urgency, ...]
     tips: tuple[Tip, ...]
     matters: Matters = Matters()
+    # Planned maintenance: what the office looks after on a calendar (dispatch/site/assets.py).
+    assets: tuple[Asset, ...] = ()
 
     def building(self, code: str) -> Building | None:
         """The building with this code, or None."""
@@ -213,6 +216,10 @@ class Community(_Display):
     def category(self, code: str) -> Category | None:
         """The category with this code, or None."""
         return next((c for c in self.categories if c.code == code), None)
+
+    def asset(self, code: str) -> Asset | None:
+        """The asset with this code, or None."""
+        return next((a for a in self.assets if a.code == code), None)
 
     def urgency(self, code: str) -> Urgency | None:
         """The urgency with this code, or None."""

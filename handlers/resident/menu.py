@@ -125,10 +125,12 @@ def show_staff_help(ctx: Context) -> None:
             t("/assign NUMBER NAME, /reassign NUMBER NAME, /reopen NUMBER, /ticket NUMBER"),
             t("/matters — complaints and other matters for your departments; /convert NUMBER"),
             t("/incident NUMBER [NUMBER ...] — one outage many reported: link them, post progress; /patrol"),
+            t("/plan — planned maintenance due this week, and what was missed"),
         ],
         "manager": [
             t("/queue, /overdue, /assign NUMBER NAME, /ticket NUMBER, /matters"),
             t("/incident NUMBER [NUMBER ...] — one outage many reported: link them, post progress; /patrol"),
+            t("/plan — planned maintenance due this week, and what was missed"),
         ],
         "cs": [
             t("/followups — follow-up calls to record"),

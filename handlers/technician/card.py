@@ -11,10 +11,10 @@ from dispatch.tokens import lookup
 from handlers.buttons import JobTap
 from handlers.context import Context, end_dialog
 from handlers.refusals import refuse
-from handlers.technician import complete, hold
+from handlers.technician import checklist, complete, hold
 from handlers.technician import visit as visit_steps
 from handlers.technician.steps import after_step, held_ticket
-from handlers.templates.job_card import contacted, valid_actions
+from handlers.templates.job_card import contacted, valid_actions, work
 from storage.models import Ticket
 
 DIALOG = "job"
@@ -30,7 +30,7 @@ async def job_button(ctx: Context, tap: JobTap) -> None:
     ticket = await held_ticket(ctx, row.ticket_id)
     if ticket is None:
         return
-    if action not in valid_actions(ticket.status, contacted(ticket)):
+    if action not in valid_actions(ticket.status, contacted(ticket), work(ticket)):
         ctx.answer_tap(ctx.t("That step is no longer available."))
         notices = Notices()
         notices.person("job_card", ticket.id, ctx.person.id)
@@ -92,7 +92,8 @@ STARTS: dict[str, Callable[[Context, Ticket], Awaitable[None]]] = {
     "resume": _resume,
     "appt": visit_steps.start_appt,
     "way": visit_steps.start_way,
-    "arrived": visit_steps.start_arrived,
+    "arrived": checklist.start_arrived,
+    "checklist": checklist.start_checklist,
     "hold": hold.start_hold,
     "handback": hold.start_handback,
     "quote": complete.start_quote,
@@ -109,4 +110,5 @@ STEPS: dict[str, Callable[[Context, Ticket, str | None], Awaitable[None]]] = {
     "hold_until": hold.step_hold,
     "handback": hold.step_handback,
     **complete.STEPS,
+    **checklist.STEPS,
 }

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy import select
 
 from dispatch.notices import Notices
+from dispatch.planned.rules import residentless
 from dispatch.repair import completion, quotes
 from dispatch.repair.rules import JobRefused
 from handlers.context import Context, end_dialog
@@ -209,12 +210,12 @@ async def step_fee(ctx: Context, ticket: Ticket, value: str | None) -> None:
         if exc.reason != "numbers":
             end_dialog(ctx)
         return
-    await after_step(
-        ctx,
-        ticket,
-        notices,
-        ctx.t("{number} is complete. The resident has been asked to confirm.", number=ticket.number),
+    done = (
+        ctx.t("{number} is done and closed. Thank you!", number=ticket.number)
+        if residentless(ticket)
+        else ctx.t("{number} is complete. The resident has been asked to confirm.", number=ticket.number)
     )
+    await after_step(ctx, ticket, notices, done)
 
 
 STEPS: dict[str, Callable[[Context, Ticket, str | None], Awaitable[None]]] = {

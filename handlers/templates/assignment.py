@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dispatch.planned.rules import residentless
 from handlers.buttons import ResidentTap, encode
 from handlers.messages import Choice, Outbound
 from handlers.templates.view import (
@@ -18,6 +19,15 @@ async def job_details(v: View) -> Outbound:
     """Everything the holder needs, in private only: full address, phone, photos."""
     t, tk = v.t, v.ticket
     photos = [p.sha256 for p in await Tickets(v.session).photos(tk.id, stage="before")]
+    if residentless(tk):
+        # Work the office started itself: nobody to call; the card's steps say what to do on site.
+        lines = [
+            t("📋 Your job {headline}", headline=v.headline()),
+            t("Address: {where}", where=v.where(private=True)),
+            t("Problem: {text}", text=tk.description),
+            t("Planned by the office: there is no resident to contact."),
+        ]
+        return message("\n".join(lines), photos=photos[:9], important=True)
     lines = [
         t("📋 Your job {headline}", headline=v.headline()),
         t("Address: {where}", where=v.where(private=True)),

@@ -19,10 +19,15 @@ stateDiagram-v2
     rework --> on_site: Arrived (new code)
 ```
 Quote (paid work) is available on site and in progress; it waits for the resident's approval.
+
+Planned maintenance (a ticket with no resident) has one step instead: 📋 Checklist, which puts the technician
+on site and, once every item is answered, completes and closes the ticket. A repair that a failed check
+opened has no resident either: Arrived needs no code, and there is nobody to contact or quote.
 """
 
 from __future__ import annotations
 
+from dispatch.planned.rules import work_of
 from dispatch.tokens import token_for
 from handlers.buttons import JobTap, encode
 from handlers.i18n import N_
@@ -52,13 +57,34 @@ LABELS = {
     "resume": N_("▶️ Resume"),
     "complete": N_("✅ Complete"),
     "handback": N_("↩️ Hand back"),
+    "checklist": N_("📋 Checklist"),
 }
+# Planned maintenance: the checklist is the visit.
+PLAN_ACTIONS: dict[str, tuple[str, ...]] = {
+    "assigned": ("checklist", "handback"),
+    "scheduled": ("checklist", "handback"),
+    "en_route": ("checklist", "handback"),
+    "rework": ("checklist",),
+    "on_site": ("checklist",),
+    "in_progress": ("checklist",),
+}
+# Without a resident there is nobody to call, and nobody to approve a price.
+_NO_RESIDENT = ("contacted", "quote")
 
 
-def valid_actions(status: str, contacted: bool) -> tuple[str, ...]:
-    """The job steps a technician may take in this status."""
+def valid_actions(status: str, contacted: bool, work: str = "repair") -> tuple[str, ...]:
+    """The job steps a technician may take in this status, for this kind of work (see `work_of`)."""
+    if work == "plan":
+        return PLAN_ACTIONS.get(status, ())
     actions = ACTIONS.get(status, ())
+    if work in ("unattended", "patrol"):
+        actions = tuple(a for a in actions if a not in _NO_RESIDENT)
     return tuple(a for a in actions if not (a == "contacted" and contacted))
+
+
+def work(ticket: Ticket) -> str:
+    """The kind of work for the card's steps: `work_of`'s, or "patrol" for a fault staff found."""
+    return "patrol" if ticket.origin == "patrol" else work_of(ticket)
 
 
 def contacted(ticket: Ticket) -> bool:
@@ -83,7 +109,7 @@ async def job_card(v: View) -> Outbound:
         lines.append(t("Appointment: {at}", at=local_time(v, tk.appointment_at)))
     if tk.hold_reason and tk.status == "on_hold":
         lines.append(t("On hold: {reason}", reason=t(HOLD_NAMES.get(tk.hold_reason, tk.hold_reason))))
-    actions = valid_actions(tk.status, contacted(tk))
+    actions = valid_actions(tk.status, contacted(tk), work(tk))
     rows: list[list[Choice]] = []
     if actions and v.reader is not None and tk.technician_id == v.reader.id:
         token = await token_for(v.session, "job", tk.id, v.reader.id, v.services.clock.now())

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from dispatch import patrols
 from dispatch.notices import Notice
+from dispatch.planned.rules import SYSTEM_ROLE
 from handlers.context import Services
 from handlers.i18n import Translator
 from handlers.messages import Outbound
@@ -38,6 +39,9 @@ async def render(
     readers, reach, tickets = await _load(session, notices)
     for notice in notices:
         reader = readers.get(notice.person_id) if notice.person_id else None
+        if reader is not None and reader.role == SYSTEM_ROLE:
+            # Work the office started itself (planned maintenance) has no resident to tell.
+            continue
         if notice.has_chat:
             channel, chat_id = notice.channel, notice.chat_id
         else:

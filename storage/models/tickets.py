@@ -96,6 +96,11 @@ class Ticket(Base):
     handler_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     anonymous: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     about_staff_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    # Planned maintenance (dispatch/planned): the asset and occurrence a planned ticket was opened for,
+    # unique so that one occurrence opens one ticket however many workers try; and the ticket another was
+    # opened from (a repair opened by a failed checklist item points at its planned ticket).
+    plan_key: Mapped[str | None] = mapped_column(String(120), unique=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
 
 
 class Quote(Base):
