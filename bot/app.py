@@ -83,6 +83,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None, site: Site | No
         # Filled in with the web server's address when it starts, unless the settings name the address.
         dashboard_url=settings.baoxiu_dashboard_url if settings.baoxiu_dashboard else "",
         dashboard_link=timedelta(minutes=settings.baoxiu_dashboard_link_minutes),
+        mydata_staff_notes=settings.baoxiu_mydata_staff_notes,
     )
     channels: dict[str, Delivery] = {}
     sender = OutboxSender(db, channels, clock, lease=settings.baoxiu_outbox_lease)

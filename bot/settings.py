@@ -93,6 +93,8 @@ class Settings(BaseSettings):
     baoxiu_dashboard_url: str = ""
     baoxiu_dashboard_secret: SecretStr | None = None
     baoxiu_dashboard_link_minutes: int = Field(default=10, ge=1, le=120)
+    # Privacy: /mydata includes customer service's follow-up notes about the resident.
+    baoxiu_mydata_staff_notes: bool = False
 
     @field_validator("telegram_bot_token", mode="before")
     @classmethod

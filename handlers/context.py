@@ -40,6 +40,8 @@ class Services:
     dashboard_url: str = ""
     # How long a dashboard login link works (once).
     dashboard_link: timedelta = timedelta(minutes=10)
+    # /mydata includes what customer service wrote about the resident (the follow-up call's notes).
+    mydata_staff_notes: bool = False
 
 
 @dataclass

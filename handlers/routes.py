@@ -21,7 +21,7 @@ from handlers.matters import flow as report
 from handlers.messages import Inbound, Outbound
 from handlers.office import assign, convert, dashboard, export, followups, groups, lists, stats, tickets
 from handlers.office import matters as office_matters
-from handlers.resident import attach, commands, menu, ticket
+from handlers.resident import attach, commands, menu, privacy, ticket
 from handlers.technician import card, duty, my_jobs, offers
 from handlers.templates import assignment, closing, digests, escalation, job_card, matters, quotes, visit
 from handlers.templates import offers as offer_notices
@@ -77,6 +77,8 @@ def build_routes() -> Routes:
             "language": commands.language_command,
             # residents
             "status": ticket.status_command,
+            "mydata": privacy.mydata_command,
+            "forgetme": privacy.forgetme_command,
             # technicians
             "jobs": my_jobs.jobs_command,
             "onduty": duty.on_duty,
@@ -114,6 +116,7 @@ def build_routes() -> Routes:
             menu.MENU: menu.menu_dialog,
             attach.ATTACH: attach.attach_step,
             ticket.DIALOG: ticket.ticket_dialog,
+            privacy.FORGET: privacy.forget_dialog,
             card.DIALOG: card.job_dialog,
             assign.CONFIRM: assign.confirm_step,
             followups.DIALOG: followups.followup_dialog,

@@ -78,6 +78,7 @@ def show_help(ctx: Context) -> None:
                 t("/repair — report a repair (or just send 报修)"),
                 t("/report — a complaint, suggestion, question or praise for the office"),
                 t("/mytickets — your requests and where they stand"),
+                t("/mydata — everything we hold about you, as a file; /forgetme — erase it"),
                 t("/cancel — stop what you are doing"),
                 t("/language — 中文 / English"),
                 t("Property office: {phone}", phone=ctx.community.office_phone),
