@@ -72,6 +72,13 @@ async def open_tickets(session: AsyncSession, person_id: int) -> list[str]:
     return list((await session.execute(stmt.order_by(Ticket.id))).scalars())
 
 
+async def people_by_phone(session: AsyncSession, phone: str) -> list[Person]:
+    """Everyone whose profile or any of whose tickets carries this (normalized) phone, oldest first."""
+    on_tickets = select(Ticket.resident_id).where(Ticket.phone == phone)
+    stmt = select(Person).where((Person.phone == phone) | Person.id.in_(on_tickets)).order_by(Person.id)
+    return list((await session.execute(stmt)).scalars())
+
+
 async def holds_anything(session: AsyncSession, person: Person) -> bool:
     """True while the person has a phone, a saved address or tickets and was not erased yet."""
     if person.phone:
