@@ -13,6 +13,7 @@ from bot.settings import Settings
 from bot.timer_loop import TimerLoop
 from dispatch import digests, schedules, staff
 from dispatch.clock import Clock, SystemClock
+from dispatch.privacy import retention
 from dispatch.site import Site, load_site
 from handlers.context import Services
 from handlers.flood import InboundLimits
@@ -79,7 +80,8 @@ def build_app(settings: Settings, *, clock: Clock | None = None, site: Site | No
         default_language=settings.baoxiu_language,
         max_photos=settings.baoxiu_max_photos,
         policy=settings.policy(),
-        calendar=digests.calendar(site, settings.digests()),
+        calendar=digests.calendar(site, settings.digests())
+        + retention.calendar(settings.retention(), media, site.default.timezone),
         # Filled in with the web server's address when it starts, unless the settings name the address.
         dashboard_url=settings.baoxiu_dashboard_url if settings.baoxiu_dashboard else "",
         dashboard_link=timedelta(minutes=settings.baoxiu_dashboard_link_minutes),

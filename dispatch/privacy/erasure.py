@@ -174,7 +174,7 @@ async def erase(
                 InboundRate.channel == identity.channel, InboundRate.external_id == identity.external_id
             )
         )
-    await _scrub_outbox(
+    await scrub_sent_messages(
         session, needles, since=min((t.created_at for t in tickets), default=person.created_at)
     )
 
@@ -248,8 +248,11 @@ def _scrub(value: Any, needles: list[str]) -> Any:
     return value
 
 
-async def _scrub_outbox(session: AsyncSession, needles: list[str], since: datetime) -> None:
-    """Blank the resident's details in messages to others (job details to the technician ...)."""
+async def scrub_sent_messages(session: AsyncSession, needles: list[str], since: datetime) -> None:
+    """Blank these strings in messages already sent since then (the job details a technician got ...).
+
+    Messages still waiting are left alone: they are about tickets still open, and someone needs them.
+    """
     if not needles:
         return
     last_id = 0
@@ -257,7 +260,11 @@ async def _scrub_outbox(session: AsyncSession, needles: list[str], since: dateti
         # In pages, so a big outbox is never held in memory at once.
         stmt = (
             select(OutboxMessage)
-            .where(OutboxMessage.created_at >= since, OutboxMessage.id > last_id)
+            .where(
+                OutboxMessage.created_at >= since,
+                OutboxMessage.id > last_id,
+                OutboxMessage.status != "pending",
+            )
             .order_by(OutboxMessage.id)
             .limit(_PAGE)
         )
