@@ -19,7 +19,18 @@ from handlers.intake import entry
 from handlers.intake import flow as intake
 from handlers.matters import flow as report
 from handlers.messages import Inbound, Outbound
-from handlers.office import assign, convert, dashboard, export, followups, groups, lists, stats, tickets
+from handlers.office import (
+    assign,
+    contacts_audit,
+    convert,
+    dashboard,
+    export,
+    followups,
+    groups,
+    lists,
+    stats,
+    tickets,
+)
 from handlers.office import matters as office_matters
 from handlers.resident import attach, commands, menu, privacy, ticket
 from handlers.technician import card, duty, my_jobs, offers
@@ -93,6 +104,7 @@ def build_routes() -> Routes:
             "stats": stats.stats_command,
             "export": export.export_command,
             "dashboard": dashboard.dashboard_command,
+            "audit": contacts_audit.audit_command,
             # every member of the office
             "ticket": tickets.ticket_command,
             "reopen": tickets.reopen_command,

@@ -125,7 +125,10 @@ def show_staff_help(ctx: Context) -> None:
             t("/assign NUMBER NAME, /reassign NUMBER NAME, /reopen NUMBER, /ticket NUMBER"),
             t("/matters — complaints and other matters for your departments; /convert NUMBER"),
         ],
-        "manager": [t("/queue, /overdue, /assign NUMBER NAME, /ticket NUMBER, /matters")],
+        "manager": [
+            t("/queue, /overdue, /assign NUMBER NAME, /ticket NUMBER, /matters"),
+            t("/audit NUMBER — who on the staff saw the resident's phone or room"),
+        ],
         "cs": [
             t("/followups — follow-up calls to record"),
             t("/ticket NUMBER — a ticket's full record"),

@@ -18,6 +18,7 @@ async def job_details(v: View) -> Outbound:
     """Everything the holder needs, in private only: full address, phone, photos."""
     t, tk = v.t, v.ticket
     photos = [p.sha256 for p in await Tickets(v.session).photos(tk.id, stage="before")]
+    v.audit("job_details", room=True)
     lines = [
         t("📋 Your job {headline}", headline=v.headline()),
         t("Address: {where}", where=v.where(private=True)),
