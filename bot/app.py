@@ -86,6 +86,11 @@ def build_app(settings: Settings, *, clock: Clock | None = None, site: Site | No
         dashboard_url=settings.baoxiu_dashboard_url if settings.baoxiu_dashboard else "",
         dashboard_link=timedelta(minutes=settings.baoxiu_dashboard_link_minutes),
         mydata_staff_notes=settings.baoxiu_mydata_staff_notes,
+        # The Official Account can't send a file to a resident: /mydata gives a link there.
+        link_channels=frozenset({"wechat"}),
+        # Filled in with the web server's address when it starts, unless the settings name the address.
+        web_url=settings.baoxiu_dashboard_url,
+        mydata_link=timedelta(minutes=settings.baoxiu_mydata_link_minutes),
     )
     channels: dict[str, Delivery] = {}
     sender = OutboxSender(db, channels, clock, lease=settings.baoxiu_outbox_lease)

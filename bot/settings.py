@@ -96,6 +96,8 @@ class Settings(BaseSettings):
     baoxiu_dashboard_link_minutes: int = Field(default=10, ge=1, le=120)
     # Privacy: /mydata includes customer service's follow-up notes about the resident.
     baoxiu_mydata_staff_notes: bool = False
+    # Minutes a /mydata download link works (once), where the app can't carry the file (WeChat).
+    baoxiu_mydata_link_minutes: int = Field(default=10, ge=1, le=120)
     # Retention of finished tickets' photos and contact details (days; 0 keeps them), by a daily job.
     baoxiu_retain_photos_days: int = Field(default=180, ge=0)
     baoxiu_retain_contacts_days: int = Field(default=365, ge=0)

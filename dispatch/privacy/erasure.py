@@ -20,6 +20,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.lifecycle import OPEN, log
+from dispatch.privacy import downloads
 from storage.media import MediaStore
 from storage.models import (
     ActionToken,
@@ -181,6 +182,7 @@ async def erase(
     done.addresses = (
         await session.execute(delete(Address).where(Address.person_id == person.id))
     ).rowcount or 0  # type: ignore[attr-defined]
+    shas |= await downloads.archives_of(session, person.id)
     await session.execute(delete(ActionToken).where(ActionToken.target_id == person.id))
     done.identities = (
         await session.execute(delete(ChannelIdentity).where(ChannelIdentity.person_id == person.id))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from dispatch.privacy import erasure
+from dispatch.privacy import downloads, erasure
+from dispatch.privacy.downloads import Download
 from dispatch.privacy.holdings import archive, holdings
 from handlers.context import Context, end_dialog
 from handlers.messages import Document
@@ -30,6 +31,9 @@ async def mydata_command(ctx: Context) -> None:
     content = await asyncio.to_thread(archive, data, ctx.services.media)
     stored = await asyncio.to_thread(ctx.services.media.put_file, content, "zip")
     name = f"baoxiu-mydata-{ctx.now.strftime('%Y%m%d')}.zip"
+    if ctx.inbound.identity.channel in ctx.services.link_channels:
+        await _send_link(ctx, Download(stored.sha256, name), len(data["tickets"]))
+        return
     ctx.send(
         ctx.inbound.chat_id,
         t(
@@ -38,6 +42,24 @@ async def mydata_command(ctx: Context) -> None:
             n=len(data["tickets"]),
         ),
         documents=[Document(stored.sha256, name)],
+    )
+
+
+async def _send_link(ctx: Context, download: Download, requests: int) -> None:
+    """A one-time link to the archive on the bot's web server, for apps that can't receive a file."""
+    t, base = ctx.t, ctx.services.web_url
+    if not base:
+        ctx.reply(t("Your data can't be sent as a file in this app. Please ask the property office for it."))
+        return
+    token = await downloads.issue(ctx.session, ctx.person.id, download, ctx.now)
+    ctx.reply(
+        t(
+            "Everything we hold about you ({n} requests, with photos) is ready as a ZIP file. The link works "
+            "once, for {minutes} minutes; don't forward it:\n{link}",
+            n=requests,
+            minutes=int(ctx.services.mydata_link.total_seconds() // 60),
+            link=f"{base.rstrip('/')}/mydata/{token}",
+        )
     )
 
 
