@@ -1,8 +1,9 @@
-"""One-time download links for a resident's /mydata archive, where the chat app can't carry a file (WeChat's
-Official Account): a random token per link, usable once, for a few minutes.
+"""A resident's /mydata archives: each one made is an ActionToken row (kind "mydata", the resident as target,
+the archive's content hash in its data), so that erasure and retention find the files again.
 
-The token is an ActionToken row (kind "mydata", the resident as target, the archive's content hash in its
-data), so a link works on any worker; redeeming it is one locked read-and-mark in the transaction.
+Where the chat app can't carry a file (WeChat's Official Account) the row's token is a one-time download
+link, usable once, for a few minutes, on any worker: redeeming it is one locked read-and-mark in the
+transaction. Where the file went as a document (Telegram) the row is made already used: it is no link.
 """
 
 from __future__ import annotations
@@ -37,11 +38,21 @@ class Download:
 
 
 async def issue(session: AsyncSession, person_id: int, download: Download, now: datetime) -> str:
-    """A fresh one-time token for this resident's archive."""
+    """A fresh one-time link token for this resident's archive."""
+    return _add(session, person_id, download, now).token
+
+
+async def remember(session: AsyncSession, person_id: int, download: Download, now: datetime) -> None:
+    """Note an archive sent as a document, so that it is found and removed later; it is no link."""
+    _add(session, person_id, download, now).used_at = now
+
+
+def _add(session: AsyncSession, person_id: int, download: Download, now: datetime) -> ActionToken:
     token = secrets.token_urlsafe(18)  # 24 characters, 144 random bits
     data = {"sha256": download.sha256, "name": download.name}
-    session.add(ActionToken(token=token, kind=KIND, target_id=person_id, created_at=now, data=data))
-    return token
+    row = ActionToken(token=token, kind=KIND, target_id=person_id, created_at=now, data=data)
+    session.add(row)
+    return row
 
 
 async def redeem(

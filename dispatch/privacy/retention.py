@@ -2,9 +2,10 @@
 
 A ticket counts as finished when it is closed, cancelled or rejected; its age is taken from when it entered
 that status (its stamp), so a ticket reopened and closed again starts over. Photos go after
-`photos_days`, the phone, room and exact place after `contacts_days`; 0 keeps them. The job is one scheduled
-row per day for the whole deployment (dispatch/schedules.py), fired once however many workers run, and
-logs what it removed. Each ticket it touches gets the event "retention" saying what went.
+`photos_days`, the phone, room and exact place after `contacts_days`; 0 keeps them. /mydata archives (a
+resident's whole record) go after ARCHIVE_DAYS whatever the settings: they were made to be taken away. The
+job is one scheduled row per day for the whole deployment (dispatch/schedules.py), fired once however many
+workers run, and logs what it removed. Each ticket it touches gets the event "retention" saying what went.
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ from sqlalchemy.sql import ColumnElement
 
 from dispatch.lifecycle import log
 from dispatch.notices import Notices
+from dispatch.privacy import downloads
 from dispatch.privacy.erasure import scrub_sent_messages
 from dispatch.schedules import Calendar, Daily, Schedule
 from storage.media import MediaStore
-from storage.models import Ticket, TicketPhoto, Timer
+from storage.models import ActionToken, Ticket, TicketPhoto, Timer
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +35,8 @@ EVENT = "retention"
 FINISHED = ("closed", "cancelled", "rejected")
 # Tickets handled per transaction; a backlog (a first run on an old database) is worked off day by day.
 BATCH = 500
+# A /mydata archive is kept this long: time for a slow delivery, not a copy of the record for ever.
+ARCHIVE_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -51,12 +55,11 @@ class Removed:
     photos: int = 0
     files: int = 0
     contacts: int = 0
+    archives: int = 0
 
 
 def calendar(rules: Retention, media: MediaStore, tz: ZoneInfo) -> Calendar:
-    """The daily retention schedule (none when both periods are 0)."""
-    if not rules.photos_days and not rules.contacts_days:
-        return Calendar((), frozenset({KIND}))
+    """The daily retention schedule (always: old /mydata archives go even when tickets keep everything)."""
     job = Schedule("retention", KIND, Daily(rules.at, tz), partial(_fire, rules, media))
     return Calendar((job,), frozenset({KIND}))
 
@@ -67,10 +70,11 @@ async def _fire(
     del timer, notices  # the job tells no one; it logs
     removed = await run(session, media, rules, now)
     logger.info(
-        "retention: removed %s photos (%s files) and the contacts of %s tickets",
+        "retention: removed %s photos (%s files) and the contacts of %s tickets; %s old /mydata archives",
         removed.photos,
         removed.files,
         removed.contacts,
+        removed.archives,
     )
     return f"photos {removed.photos}, contacts {removed.contacts}"
 
@@ -111,6 +115,7 @@ async def run(session: AsyncSession, media: MediaStore, rules: Retention, now: d
             removed.contacts += 1
         if oldest is not None:
             await scrub_sent_messages(session, sorted(needles, key=len, reverse=True), since=oldest)
+    removed.archives = await _old_archives(session, media, now - timedelta(days=ARCHIVE_DAYS))
     await session.flush()
     for sha in sorted(shas):
         used = await session.scalar(
@@ -119,6 +124,18 @@ async def run(session: AsyncSession, media: MediaStore, rules: Retention, now: d
         if not used and media.delete(sha):
             removed.files += 1
     return removed
+
+
+async def _old_archives(session: AsyncSession, media: MediaStore, cutoff: datetime) -> int:
+    """Remove /mydata archives made before the cutoff (their rows and files); how many files went."""
+    stmt = select(ActionToken).where(ActionToken.kind == downloads.KIND, ActionToken.created_at < cutoff)
+    rows = (await session.execute(stmt.limit(BATCH))).scalars().all()
+    gone = 0
+    for row in rows:
+        await session.delete(row)
+        if media.delete(str(row.data.get("sha256", ""))):
+            gone += 1
+    return gone
 
 
 async def _due(session: AsyncSession, cutoff: datetime, condition: ColumnElement[bool]) -> list[Ticket]:

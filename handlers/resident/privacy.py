@@ -34,6 +34,7 @@ async def mydata_command(ctx: Context) -> None:
     if ctx.inbound.identity.channel in ctx.services.link_channels:
         await _send_link(ctx, Download(stored.sha256, name), len(data["tickets"]))
         return
+    await downloads.remember(ctx.session, ctx.person.id, Download(stored.sha256, name), ctx.now)
     ctx.send(
         ctx.inbound.chat_id,
         t(

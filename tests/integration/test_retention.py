@@ -83,3 +83,24 @@ async def test_retention_removes_only_what_is_due(
     assert (
         len(keys) == len(set(keys)) and len(fired) == 3
     )  # one run per sweep that found a day due, never twice
+
+
+async def test_mydata_archives_go_after_a_week_whatever_the_settings(
+    harness: Harness, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    h = harness
+    caplog.set_level(logging.INFO, logger="dispatch.privacy.retention")
+    await file_ticket(h, OLD, photos=0)
+    await h.say(OLD, "/mydata")
+    first = h.last(OLD).documents[0].ref
+    h.clock.advance(timedelta(days=6))
+    await h.say(OLD, "/mydata")
+    second = h.last(OLD).documents[0].ref
+    keep_all = retention.Retention(photos_days=0, contacts_days=0)
+    h.services.calendar = retention.calendar(keep_all, h.services.media, h.services.site.default.timezone)
+    async with h.db.transaction() as s:
+        await schedules.prepare(s, h.services.calendar, h.clock.now())
+    await tick(h, 2 * 24 * 60)  # the first archive is 8 days old, the second 2
+    assert not h.services.media.exists(first) and h.services.media.exists(second)
+    assert "1 old /mydata archives" in caplog.text
+    assert (await _tickets(h))["BX-20261123-0001"] == ("13812345678", "1203", 0)  # tickets keep everything
