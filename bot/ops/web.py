@@ -31,8 +31,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# The channels' routes for a running app (each gives none when its channel is not configured), and the
-# dashboard's (none when it is off).
+# The channels' routes for a running app (each gives none when its channel is not configured), the
+# dashboard's (none when it is off) and the /mydata download links.
 CHANNEL_ROUTES: tuple[Callable[[App], list[BaseRoute]], ...] = (
     webhook_routes,
     wechat_routes,

@@ -125,6 +125,10 @@ async def test_forgetme_erases_the_resident_and_keeps_the_offices_counts(
             ).scalars()
         ]
         assert kinds[-1] == "erased"
+    await add_staff(h, "Boss", "supervisor")
+    await h.say("Boss", "/ticket BX-20261123-0001")
+    record = h.last("Boss").text
+    assert "Personal details erased at the resident's request" in record and PHONE not in record
     # The other resident keeps everything.
     assert await rows_holding(h.db, OTHER_PHONE)
     # Found again by neither chat id nor phone: the same chat now starts as a stranger with nothing held.
