@@ -14,6 +14,7 @@ from bot.timer_loop import TimerLoop
 from dispatch import digests, schedules, staff
 from dispatch.clock import Clock, SystemClock
 from dispatch.planned import calendar as planned
+from dispatch.privacy import retention
 from dispatch.site import Site, load_site
 from handlers.context import Services
 from handlers.flood import InboundLimits
@@ -80,11 +81,18 @@ def build_app(settings: Settings, *, clock: Clock | None = None, site: Site | No
         default_language=settings.baoxiu_language,
         max_photos=settings.baoxiu_max_photos,
         policy=settings.policy(),
-        # Scheduled jobs: the digests and each asset's planned maintenance.
-        calendar=planned.combined(digests.calendar(site, settings.digests()), planned.calendar(site)),
+        # Scheduled jobs: the digests, each asset's planned maintenance and the daily retention sweep.
+        calendar=planned.combined(digests.calendar(site, settings.digests()), planned.calendar(site))
+        + retention.calendar(settings.retention(), media, site.default.timezone),
         # Filled in with the web server's address when it starts, unless the settings name the address.
         dashboard_url=settings.baoxiu_dashboard_url if settings.baoxiu_dashboard else "",
         dashboard_link=timedelta(minutes=settings.baoxiu_dashboard_link_minutes),
+        mydata_staff_notes=settings.baoxiu_mydata_staff_notes,
+        # The Official Account can't send a file to a resident: /mydata gives a link there.
+        link_channels=frozenset({"wechat"}),
+        # Filled in with the web server's address when it starts, unless the settings name the address.
+        web_url=settings.baoxiu_dashboard_url,
+        mydata_link=timedelta(minutes=settings.baoxiu_mydata_link_minutes),
     )
     channels: dict[str, Delivery] = {}
     sender = OutboxSender(db, channels, clock, lease=settings.baoxiu_outbox_lease)

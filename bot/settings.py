@@ -13,6 +13,7 @@ from sqlalchemy.exc import ArgumentError
 
 from dispatch.digests import Settings as DigestSettings
 from dispatch.policy import Policy
+from dispatch.privacy.retention import Retention
 
 
 class SettingsError(Exception):
@@ -93,6 +94,14 @@ class Settings(BaseSettings):
     baoxiu_dashboard_url: str = ""
     baoxiu_dashboard_secret: SecretStr | None = None
     baoxiu_dashboard_link_minutes: int = Field(default=10, ge=1, le=120)
+    # Privacy: /mydata includes customer service's follow-up notes about the resident.
+    baoxiu_mydata_staff_notes: bool = False
+    # Minutes a /mydata download link works (once), where the app can't carry the file (WeChat).
+    baoxiu_mydata_link_minutes: int = Field(default=10, ge=1, le=120)
+    # Retention of finished tickets' photos and contact details (days; 0 keeps them), by a daily job.
+    baoxiu_retain_photos_days: int = Field(default=180, ge=0)
+    baoxiu_retain_contacts_days: int = Field(default=365, ge=0)
+    baoxiu_retention_at: str = "03:30"
 
     @field_validator("telegram_bot_token", mode="before")
     @classmethod
@@ -161,6 +170,14 @@ class Settings(BaseSettings):
             parse_time(value)
         return value
 
+    @field_validator("baoxiu_retention_at")
+    @classmethod
+    def _retention_at(cls, value: str) -> str:
+        from dispatch.schedules import parse_time
+
+        parse_time(value)
+        return value
+
     @field_validator("baoxiu_digest_weekly")
     @classmethod
     def _weekly(cls, value: str) -> str:
@@ -190,6 +207,16 @@ class Settings(BaseSettings):
         return DigestSettings(
             daily_at=None if daily.lower() in ("", "off") else parse_time(daily),
             weekly=None if weekly.lower() in ("", "off") else parse_weekly(weekly),
+        )
+
+    def retention(self) -> Retention:
+        """How long finished tickets keep photos and contacts, and when the daily job runs."""
+        from dispatch.schedules import parse_time
+
+        return Retention(
+            photos_days=self.baoxiu_retain_photos_days,
+            contacts_days=self.baoxiu_retain_contacts_days,
+            at=parse_time(self.baoxiu_retention_at),
         )
 
     @field_validator("baoxiu_site_file", mode="before")

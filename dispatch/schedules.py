@@ -131,6 +131,10 @@ class Calendar:
         """The schedule with this name, or None."""
         return next((s for s in self.schedules if s.name == name), None)
 
+    def __add__(self, other: Calendar) -> Calendar:
+        """Both calendars' schedules and kinds (digests + retention ...)."""
+        return Calendar(self.schedules + other.schedules, self.kinds | other.kinds)
+
 
 async def ensure(session: AsyncSession, schedule: Schedule, occurrence: str, now: datetime) -> bool:
     """Write the occurrence's row unless its key exists already (in any state); True when written."""

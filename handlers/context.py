@@ -40,6 +40,13 @@ class Services:
     dashboard_url: str = ""
     # How long a dashboard login link works (once).
     dashboard_link: timedelta = timedelta(minutes=10)
+    # /mydata includes what customer service wrote about the resident (the follow-up call's notes).
+    mydata_staff_notes: bool = False
+    # Channels that can't carry a file to a resident (WeChat's Official Account): /mydata sends a one-time
+    # link there instead, on the bot's web server as people reach it (`web_url`; "" = no link can be made).
+    link_channels: frozenset[str] = frozenset()
+    web_url: str = ""
+    mydata_link: timedelta = timedelta(minutes=10)
 
 
 @dataclass

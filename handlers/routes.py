@@ -31,6 +31,7 @@ from handlers.matters import flow as report
 from handlers.messages import Inbound, Outbound
 from handlers.office import (
     assign,
+    contacts_audit,
     convert,
     dashboard,
     export,
@@ -44,7 +45,7 @@ from handlers.office import (
     tickets,
 )
 from handlers.office import matters as office_matters
-from handlers.resident import attach, commands, menu, ticket
+from handlers.resident import attach, commands, menu, privacy, ticket
 from handlers.technician import card, duty, my_jobs, offers
 from handlers.templates import (
     assignment,
@@ -111,6 +112,8 @@ def build_routes() -> Routes:
             "language": commands.language_command,
             # residents
             "status": ticket.status_command,
+            "mydata": privacy.mydata_command,
+            "forgetme": privacy.forgetme_command,
             # technicians
             "jobs": my_jobs.jobs_command,
             "onduty": duty.on_duty,
@@ -127,6 +130,7 @@ def build_routes() -> Routes:
             "dashboard": dashboard.dashboard_command,
             "incident": incidents.incident_command,
             "plan": plan.plan_command,
+            "audit": contacts_audit.audit_command,
             # every member of the office
             "ticket": tickets.ticket_command,
             "reopen": tickets.reopen_command,
@@ -153,6 +157,7 @@ def build_routes() -> Routes:
             menu.MENU: menu.menu_dialog,
             attach.ATTACH: attach.attach_step,
             ticket.DIALOG: ticket.ticket_dialog,
+            privacy.FORGET: privacy.forget_dialog,
             card.DIALOG: card.job_dialog,
             assign.CONFIRM: assign.confirm_step,
             followups.DIALOG: followups.followup_dialog,

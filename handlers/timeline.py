@@ -10,6 +10,9 @@ from storage.repositories import People, Tickets
 
 WORDS = {
     "submitted": N_("Request filed"),
+    # residents' data (dispatch/privacy)
+    "erased": N_("Personal details erased at the resident's request"),
+    "retention": N_("Photos or contact details removed after the retention period"),
     "offered": N_("Sent to technicians"),
     "queued": N_("Queued: every technician was fully booked"),
     "widened": N_("Offered to more technicians"),

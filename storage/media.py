@@ -22,7 +22,7 @@ _ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP")
 _SHA_RE = re.compile(r"[0-9a-f]{64}")
 _EXTENSIONS = ("jpg", "png")
 # Files the bot makes itself (charts, exports), stored as they are: no image checks, no re-encoding.
-FILE_EXTENSIONS = ("png", "svg", "csv", "xlsx")
+FILE_EXTENSIONS = ("png", "svg", "csv", "xlsx", "zip")
 _MAX_FILE = 50 * 1024 * 1024
 _JPEG_QUALITY = 85
 _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
@@ -141,6 +141,15 @@ class MediaStore:
             self.path_for(sha256)
         except FileNotFoundError:
             return False
+        return True
+
+    def delete(self, sha256: str) -> bool:
+        """Remove the stored file for `sha256` (erasure, retention); False when there was none."""
+        try:
+            path = self.path_for(sha256)
+        except (FileNotFoundError, ValueError):
+            return False
+        path.unlink(missing_ok=True)
         return True
 
     def _dir_for(self, sha256: str) -> Path:

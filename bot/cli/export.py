@@ -12,6 +12,7 @@ from bot.app import App
 from bot.cli.common import Command
 from dispatch import exports
 from dispatch.figures import PeriodError, Scope, periods
+from dispatch.privacy import audit
 from handlers.i18n import Translator
 from handlers.office.export import headers
 from handlers.office.stats import period_problem
@@ -57,6 +58,11 @@ async def export_tickets(app: App, args: argparse.Namespace) -> int:
             with_contacts=args.with_contacts,
             language=t.language,
         )
+        if args.with_contacts:
+            now = app.services.clock.now()
+            await audit.record_export(
+                session, (r["number"] for r in rows), viewer_id=None, via="cli", now=now
+            )
     keys = exports.columns(args.with_contacts)
     writer = exports.to_xlsx if args.format == "xlsx" else exports.to_csv
     data = await asyncio.to_thread(writer, rows, keys, headers(t))

@@ -7,13 +7,13 @@ import asyncio
 import sys
 
 from bot.app import build_app
-from bot.cli import assets, db, export, run, staff, tickets, wechat
+from bot.cli import assets, audit, db, export, residents, run, staff, tickets, wechat
 from bot.cli.common import Command
 from bot.ops import logs
 from bot.settings import Settings, SettingsError, load_settings
 from dispatch.site import SiteError
 
-MODULES = (run, db, tickets, staff, wechat, export, assets)
+MODULES = (run, db, tickets, staff, residents, audit, wechat, export, assets)
 # Every subcommand by its dotted name ("tickets.list").
 COMMANDS: dict[str, Command] = {name: fn for module in MODULES for name, fn in module.COMMANDS.items()}
 

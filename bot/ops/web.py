@@ -22,6 +22,7 @@ from starlette.routing import BaseRoute, Route
 
 from bot.ops import metrics
 from bot.ops.dashboard import dashboard_routes
+from bot.ops.mydata import mydata_routes
 from bot.telegram.webhook import webhook_routes
 from bot.wechat.channel import wechat_routes
 
@@ -30,12 +31,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# The channels' routes for a running app (each gives none when its channel is not configured), and the
-# dashboard's (none when it is off).
+# The channels' routes for a running app (each gives none when its channel is not configured), the
+# dashboard's (none when it is off) and the /mydata download links.
 CHANNEL_ROUTES: tuple[Callable[[App], list[BaseRoute]], ...] = (
     webhook_routes,
     wechat_routes,
     dashboard_routes,
+    mydata_routes,
 )
 # A loop is "alive" when it ran within this many of its intervals (and at least this many seconds).
 STALE_INTERVALS = 5
@@ -139,6 +141,9 @@ class WebServer:
         if settings.baoxiu_dashboard and not settings.baoxiu_dashboard_url:
             # /dashboard links point here unless the settings name the address people open.
             self.app.services.dashboard_url = f"http://{self.host}:{self.port}"
+        if not self.app.services.web_url:
+            # /mydata links on WeChat point here unless the settings name the address people open.
+            self.app.services.web_url = f"http://{self.host}:{self.port}"
         config = uvicorn.Config(
             create_web_app(self.app),
             log_level="warning",

@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from dispatch import closing
 from dispatch.notices import Notices
+from dispatch.privacy import audit
 from dispatch.repair.rules import JobRefused
 from dispatch.tokens import lookup, token_for
 from handlers.buttons import FollowUpTap, encode
@@ -59,6 +60,15 @@ async def followup_button(ctx: Context, tap: FollowUpTap) -> None:
         ctx.answer_tap(ctx.t("That follow-up has already been recorded."))
         return
     ctx.answer_tap()
+    audit.record(
+        ctx.session,
+        viewer_id=ctx.person.id,
+        ticket=ticket,
+        what="followup",
+        fields=audit.shown(ticket, room=False),
+        via=ctx.inbound.identity.channel,
+        now=ctx.now,
+    )
     ctx.conv.dialog, ctx.conv.step, ctx.conv.data = DIALOG, "outcome", {"task": task.id}
     text = "\n".join(
         [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dispatch import closing
 from dispatch.notices import Notices
+from dispatch.privacy import audit
 from dispatch.repair.rules import JobRefused
 from handlers.context import Context
 from handlers.labels import address_label, money, ticket_line
@@ -25,6 +26,15 @@ async def ticket_command(ctx: Context) -> None:
         ticket.location_text
         if ticket.scope == "public"
         else address_label(community, ticket.building, ticket.unit, ticket.room, ctx.t.language)
+    )
+    audit.record(
+        ctx.session,
+        viewer_id=ctx.person.id,
+        ticket=ticket,
+        what="ticket",
+        fields=audit.shown(ticket, room=ticket.scope != "public"),
+        via=ctx.inbound.identity.channel,
+        now=ctx.now,
     )
     lines = [
         ticket_line(ctx, ticket),

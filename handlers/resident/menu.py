@@ -78,6 +78,7 @@ def show_help(ctx: Context) -> None:
                 t("/repair — report a repair (or just send 报修)"),
                 t("/report — a complaint, suggestion, question or praise for the office"),
                 t("/mytickets — your requests and where they stand"),
+                t("/mydata — everything we hold about you, as a file; /forgetme — erase it"),
                 t("/cancel — stop what you are doing"),
                 t("/language — 中文 / English"),
                 t("Property office: {phone}", phone=ctx.community.office_phone),
@@ -131,6 +132,7 @@ def show_staff_help(ctx: Context) -> None:
             t("/queue, /overdue, /assign NUMBER NAME, /ticket NUMBER, /matters"),
             t("/incident NUMBER [NUMBER ...] — one outage many reported: link them, post progress; /patrol"),
             t("/plan — planned maintenance due this week, and what was missed"),
+            t("/audit NUMBER — who on the staff saw the resident's phone or room"),
         ],
         "cs": [
             t("/followups — follow-up calls to record"),

@@ -19,15 +19,18 @@ async def job_details(v: View) -> Outbound:
     """Everything the holder needs, in private only: full address, phone, photos."""
     t, tk = v.t, v.ticket
     photos = [p.sha256 for p in await Tickets(v.session).photos(tk.id, stage="before")]
-    if residentless(tk):
+    if residentless(tk) or tk.origin == "patrol":
         # Work the office started itself: nobody to call; the card's steps say what to do on site.
         lines = [
             t("📋 Your job {headline}", headline=v.headline()),
             t("Address: {where}", where=v.where(private=True)),
             t("Problem: {text}", text=tk.description),
-            t("Planned by the office: there is no resident to contact."),
+            t("Planned by the office: there is no resident to contact.")
+            if residentless(tk)
+            else t("Found on a patrol by staff: there is no resident to contact."),
         ]
         return message("\n".join(lines), photos=photos[:9], important=True)
+    v.audit("job_details", room=True)
     lines = [
         t("📋 Your job {headline}", headline=v.headline()),
         t("Address: {where}", where=v.where(private=True)),

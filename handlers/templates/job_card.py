@@ -125,5 +125,8 @@ async def job_card(v: View) -> Outbound:
     if v.notice.data.get("fresh"):
         # /jobs: a new card at the bottom of the chat; later edits go to this newest copy.
         card.ref = card_ref(tk.id)
-        return card
-    return await in_place(v, card_ref(tk.id), card)
+    else:
+        card = await in_place(v, card_ref(tk.id), card)
+    if not card.edit_ref:  # a new copy of the full address; edits of it show nothing new
+        v.audit("job_card", room=True)
+    return card

@@ -63,6 +63,7 @@ async def _card(v: View, *, group: bool) -> Outbound:
         resident = await People(v.session).get(tk.resident_id)
         name = (resident.name if resident else "") or t("a resident")
         lines.append(t("From: {name}, phone {phone}", name=name, phone=tk.phone or "—"))
+        v.audit("matter_card", room=False)
     if tk.about_staff_id is not None:
         lines.append(t("About a member of staff: {name}", name=await v.name(tk.about_staff_id)))
     if tk.handler_id is not None:

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.notices import Notice
+from dispatch.privacy import audit
 from dispatch.site import Community, format_duration
 from dispatch.tokens import token_for
 from handlers.buttons import ResidentTap, encode
@@ -70,6 +71,19 @@ class View:
     def local(self, iso: str) -> str:
         """A stored ISO time in the community's clock."""
         return datetime.fromisoformat(iso).astimezone(self.community.timezone).strftime("%m-%d %H:%M")
+
+    def audit(self, what: str, *, room: bool) -> None:
+        """Record that this staff reader is shown the resident's phone (and full room when `room`)."""
+        viewer = self.reader.id if self.reader else self.notice.person_id
+        audit.record(
+            self.session,
+            viewer_id=viewer,
+            ticket=self.ticket,
+            what=what,
+            fields=audit.shown(self.ticket, room=room),
+            via=self.channel,
+            now=self.services.clock.now(),
+        )
 
     async def name(self, person_id: int | None) -> str:
         """A person's name."""

@@ -11,6 +11,7 @@ from storage.models.messaging import (
     RateLimit,
 )
 from storage.models.people import Address, ChannelIdentity, GroupBinding, Invite, Person
+from storage.models.privacy import ContactView
 from storage.models.tickets import (
     ActionToken,
     FollowUp,
@@ -29,6 +30,7 @@ __all__ = [
     "Address",
     "Base",
     "ChannelIdentity",
+    "ContactView",
     "Conversation",
     "FollowUp",
     "GroupBinding",

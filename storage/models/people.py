@@ -34,6 +34,8 @@ class Person(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
     duty_changed_at: Mapped[datetime | None]
+    # Set when the resident's personal data was erased at their request (dispatch/privacy/erasure.py).
+    erased_at: Mapped[datetime | None]
 
 
 class ChannelIdentity(Base):

@@ -249,8 +249,34 @@ class Chats:
         await self.file_own_when_asked(user, count)
         await self.tap(user, "Skip", expect="When would a visit suit you?")
         await self.tap(user, "As soon as possible", expect="Please check your repair request")
-        done = await self.tap(user, "Confirm", expect="Number:")
-        return done.content.split("Number: ")[1].split()[0]
+        # A neighbour may file the same fault while this resident confirms: then they are asked once more
+        # whether to join, and this journey files its own.
+        for _ in range(5):
+            count = len(self.server.sent_to(user))
+            await self.tap(user, "Confirm", expect=None)
+            number = await self.filed_or_asked(user, count)
+            if number:
+                return number
+            await self.tap(user, "File my own", expect="Please check your repair request")
+        raise AssertionError(f"chat {user}: asked to join again and again")
+
+    async def filed_or_asked(self, user: int, after: int) -> str:
+        """The new ticket's number, or "" when the resident is asked to join a neighbour's report."""
+
+        def outcome() -> str | None:
+            for message in self.server.sent_to(user)[after:]:
+                if "Number: " in message.content:
+                    return message.content.split("Number: ")[1].split()[0]
+                if any("File my own" in text for text in message.button_texts):
+                    return ""
+            return None
+
+        await self.server.wait_for(
+            lambda: outcome() is not None,
+            timeout=self.timeout,
+            message=lambda: f"chat {user}: no 'Number:'; got {self.recent(user, after)}",
+        )
+        return outcome() or ""
 
 
 def chat_of(update: dict[str, Any]) -> int:

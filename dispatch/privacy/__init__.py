@@ -1,0 +1,1 @@
+"""Residents' data rights: what is held about a resident (`holdings`), and erasing it (`erasure`)."""
