@@ -22,6 +22,7 @@ from dispatch.site.model import (
     Matters,
     OfferMode,
     OutOfScope,
+    Privacy,
     Scope,
     Site,
     Tip,
@@ -37,7 +38,19 @@ _PLACE_CODE = r"[A-Za-z0-9-]+"  # building/unit codes as painted on the wall: "1
 _ITEM_CODE = r"[a-z0-9_-]+"  # category, urgency and skill codes
 _DEPARTMENT_CODE = r"[a-z0-9_-]{1,15}"  # short enough to name its group binding ("dept:" + code)
 _TICKET_PREFIX = r"[A-Z][A-Z0-9]{0,7}"
-_COMMUNITY_KEYS = ("code", "name", "name_en", "timezone", "ticket_prefix", "offer_mode", "office_phone")
+_COMMUNITY_KEYS = (
+    "code",
+    "name",
+    "name_en",
+    "timezone",
+    "ticket_prefix",
+    "offer_mode",
+    "office_phone",
+    "privacy_text",
+    "privacy_text_en",
+    "privacy_url",
+    "privacy_version",
+)
 _COMMUNITY_TABLES = (
     "building",
     "category",
@@ -116,6 +129,12 @@ def _community(code: str, r: Reader) -> Community:
         urgencies=urgencies,
         tips=tips,
         matters=_matters(r, ticket_prefix),
+        privacy=Privacy(
+            text=r.text("privacy_text", default=""),
+            text_en=r.text("privacy_text_en", default=""),
+            url=r.text("privacy_url", default=""),
+            version=r.text("privacy_version", default=""),
+        ),
         assets=read_assets(
             r,
             timezone,

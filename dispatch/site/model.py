@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal, Protocol
@@ -191,6 +192,24 @@ class Matters:
 
 
 @dataclass(frozen=True, slots=True)
+class Privacy:
+    """The office's own privacy words for residents, shown before their first request (optional)."""
+
+    text: str = ""
+    text_en: str = ""
+    url: str = ""
+    # What a resident agreed to; a new version asks again once. Without one, the words themselves decide.
+    version: str = ""
+
+    @property
+    def current(self) -> str:
+        """The version residents agree to: the given one, else a short digest of the words and link."""
+        if self.version:
+            return self.version
+        return hashlib.sha256(f"{self.text}\n{self.text_en}\n{self.url}".encode()).hexdigest()[:12]
+
+
+@dataclass(frozen=True, slots=True)
 class Community(_Display):
     """One community (小区) with everything the bot needs to take and dispatch its repairs."""
 
@@ -208,6 +227,7 @@ class Community(_Display):
     matters: Matters = Matters()
     # Planned maintenance: what the office looks after on a calendar (dispatch/site/assets.py).
     assets: tuple[Asset, ...] = ()
+    privacy: Privacy = Privacy()
 
     def building(self, code: str) -> Building | None:
         """The building with this code, or None."""

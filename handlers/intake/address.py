@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dispatch.site import Unit, normalize_room
+from handlers import consent as consent_notice
 from handlers.context import Context
 from handlers.intake.draft import Goto, Outcome, draft, next_after, save
 from handlers.labels import address_label, display
@@ -25,19 +26,26 @@ async def prompt_address(ctx: Context) -> None:
     options = [(f"addr:{a.id}", address_label(community, a.building, a.unit, a.room, lang)) for a in saved]
     options.append(("new", t("Another address") if saved else t("My home (building, unit, room)")))
     options.append(("public", t("Public area (lobby, lift, garage, garden…)")))
-    ctx.ask(t("Where is the problem?"), options, columns=1)
+    ctx.ask(consent_notice.with_notice(ctx, t("Where is the problem?"), options), options, columns=1)
 
 
 async def handle_address(ctx: Context, value: str | None) -> Outcome:
-    """Take a saved address, a choice, or a location pin."""
+    """Take a saved address, a choice, or a location pin (any of them agrees to the privacy notice)."""
+    if value == consent_notice.DISAGREE:
+        await consent_notice.refused(ctx)
+        return True
     if ctx.inbound.kind == Kind.LOCATION:
-        return await _take_pin(ctx)
+        outcome = await _take_pin(ctx)
+        if outcome is not False:
+            consent_notice.agreed(ctx)
+        return outcome
     if value is None:
         return False
     if value.startswith("addr:") and value[5:].isdigit():
         address = await Addresses(ctx.session).get(ctx.person.id, int(value[5:]))
         if address is None:
             return False
+        consent_notice.agreed(ctx)
         save(
             ctx,
             {
@@ -52,8 +60,10 @@ async def handle_address(ctx: Context, value: str | None) -> Outcome:
         )
         return next_after(ctx, "address")
     if value == "new":
+        consent_notice.agreed(ctx)
         return Goto("building")
     if value == "public":
+        consent_notice.agreed(ctx)
         return Goto("public_place")
     return False
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dispatch.matters import kinds
 from dispatch.site.model import MATTER_KINDS
+from handlers import consent as consent_notice
 from handlers.context import Context, end_dialog
 from handlers.dialog import Goto, Outcome
 from handlers.labels import MATTER_KIND_NAMES
@@ -22,16 +23,21 @@ async def prompt_kind(ctx: Context) -> Goto | None:
     order = sorted(MATTER_KINDS, key=lambda k: k != suggested)
     options = [(k, f"{ICONS[k]} {t(MATTER_KIND_NAMES[k])}") for k in order]
     options.append((REPAIR, t("🔧 Something needs repairing")))
-    ctx.ask(t("What would you like to tell the property office?"), options, columns=2)
+    question = t("What would you like to tell the property office?")
+    ctx.ask(consent_notice.with_notice(ctx, question, options), options, columns=2)
     return None
 
 
 async def handle_kind(ctx: Context, value: str | None) -> Outcome:
-    """Take the kind; a repair goes to the repair dialog."""
+    """Take the kind; a repair goes to the repair dialog (the repair dialog asks for the agreement)."""
+    if value == consent_notice.DISAGREE:
+        await consent_notice.refused(ctx)
+        return True
     if value == REPAIR:
         return Goto(REPAIR)
     if value not in MATTER_KINDS:
         return False
+    consent_notice.agreed(ctx)
     save(ctx, {"kind": value})
     return Goto("description")
 

@@ -36,6 +36,9 @@ class Person(Base):
     duty_changed_at: Mapped[datetime | None]
     # Set when the resident's personal data was erased at their request (dispatch/privacy/erasure.py).
     erased_at: Mapped[datetime | None]
+    # The privacy notice version the resident agreed to, and when (dispatch/privacy/consent.py).
+    consent_version: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    consent_at: Mapped[datetime | None]
 
 
 class ChannelIdentity(Base):
