@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.outbox.channel import DeliveryError
 from bot.wechat.chats import ChatStore, menu_item_id
 from bot.wechat.client import Api, ApiError, CallFailure, TransportError, errcode
+from bot.wechat.text import MENU_HEAD_BYTES, chunks
 from dispatch.clock import Clock
 from handlers.i18n import Translator
 from handlers.messages import Choice, Outbound, ReplyKeyboard
@@ -33,7 +34,6 @@ ROBOT = "wecom-robot"
 
 WINDOW = timedelta(hours=48)  # customer-service messages only this long after the user's last message
 WINDOW_MARGIN = timedelta(minutes=2)
-TEXT_LIMIT = 1800  # characters per text message (WeChat's limit is 2048 bytes of content)
 MENU_MAX = 10  # msgmenu items
 CARD_BUTTONS = 6  # WeCom button_interaction cards
 OUT_OF_WINDOW = 45015
@@ -64,27 +64,6 @@ FIELD_LIMITS = (
 def cut(text: str, limit: int) -> str:
     """At most `limit` characters, with an ellipsis when shortened."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def chunks(text: str, limit: int = TEXT_LIMIT) -> list[str]:
-    """Text split at line ends into messages WeChat accepts."""
-    out: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while len(line) > limit:
-            if current:
-                out.append(current)
-                current = ""
-            out.append(line[:limit])
-            line = line[limit:]
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            out.append(current)
-            candidate = line
-        current = candidate
-    if current or not out:
-        out.append(current)
-    return out
 
 
 def flat(message: Outbound) -> list[Choice]:
@@ -304,8 +283,12 @@ class OfficialAccountDelivery(BaseDelivery):
         self, message: Outbound, choices: list[Choice], text: str, seq: int, t: Translator
     ) -> bool:
         """The choices as a 菜单消息 (tappable lines); False when this account can't send one."""
+        # A long text goes first as text messages of its own; the menu's head is its last part.
+        *before, head = chunks(text, MENU_HEAD_BYTES)
+        for part in before:
+            await self._text(message.chat_id, part)
         menu = {
-            "head_content": cut(text, TEXT_LIMIT),
+            "head_content": head,
             "list": [
                 {"id": menu_item_id(seq, i), "content": cut(c.label, 60)} for i, c in enumerate(choices)
             ],

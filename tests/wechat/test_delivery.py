@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 from bot.app import build_app
 from bot.wechat.channel import WeChatChannel
 from bot.wechat.client import TOKEN_ERRORS
-from bot.wechat.oa_outbound import CS_QUOTA, chunks, template_data
+from bot.wechat.oa_outbound import CS_QUOTA, template_data
+from bot.wechat.text import chunks
 from dispatch.clock import FakeClock
 from handlers.messages import Choice, Outbound
 from handlers.outbox import write_outbox
@@ -291,7 +292,8 @@ async def test_escalations_reach_the_supervisors_robot(wxbot: WxBot) -> None:
 def test_chunks_and_template_limits() -> None:
     assert chunks("a\nb", 3) == ["a\nb"]
     assert chunks("x" * 7, 3) == ["xxx", "xxx", "x"]
-    assert all(len(c) <= 1800 for c in chunks("长" * 5000))
+    assert all(len(c.encode()) <= 2000 for c in chunks("长" * 5000))
+    assert "".join(chunks("长" * 5000)) == "长" * 5000
     data = template_data(
         "thing1=title,character_string2=number,time3=time,remark=物业服务中心", "维修进度" * 10, "", "t"
     )
