@@ -69,7 +69,7 @@ class Settings(BaseSettings):
     wechat_aes_key: SecretStr | None = None
     wechat_api_base_url: str = "https://api.weixin.qq.com/cgi-bin/"
     wechat_template_id: str = ""
-    wechat_template_fields: str = "first=title,keyword1=number,keyword2=body,keyword3=time,remark=hint"
+    wechat_template_fields: str = "character_string1=number,phrase2=status,thing3=gist,time4=time"
     wechat_msgmenu: bool = True
     # WeCom (企业微信) self-built app for staff, and a group robot for supervisors.
     wecom_corp_id: str = ""

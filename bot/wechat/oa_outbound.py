@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -19,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.outbox.channel import DeliveryError
 from bot.wechat.chats import ChatStore, menu_item_id
 from bot.wechat.client import Api, ApiError, CallFailure, TransportError, errcode
+from bot.wechat.templates import template_data
 from bot.wechat.text import MENU_HEAD_BYTES, chunks
 from dispatch.clock import Clock
 from handlers.i18n import Translator
@@ -47,18 +47,6 @@ GONE = frozenset({40003, 43004, 43019, 43101, 60111, 81013, 82001})
 # Codes meaning our request or configuration is wrong: retrying won't help.
 PERMANENT = frozenset({40008, 40037, 41028, 41030, 44002, 45002, 47001, 48001, 40058, 40056})
 MENU_UNAVAILABLE = frozenset({40008, 48001, 47001, 45002})
-TICKET = re.compile(r"\b[A-Z][A-Z0-9]{0,9}-\d{8}-\d{3,}\b")
-FIELD_LIMITS = (
-    ("character_string", 32),
-    ("thing", 20),
-    ("phrase", 5),
-    ("name", 10),
-    ("car_number", 8),
-    ("phone_number", 17),
-    ("number", 32),
-    ("letter", 32),
-    ("amount", 32),
-)
 
 
 def cut(text: str, limit: int) -> str:
@@ -84,36 +72,6 @@ def numbered(text: str, choices: list[Choice], t: Translator) -> str:
         return text
     lines = [f"{i}. {choice.label}" for i, choice in enumerate(choices, 1)]
     return "\n".join([text, "", *lines, t("Reply with the number of your choice.")]).strip()
-
-
-def template_data(spec: str, text: str, hint: str, when: str) -> dict[str, dict[str, str]]:
-    """Template message fields from WECHAT_TEMPLATE_FIELDS, e.g. `first=title,keyword1=number,remark=hint`.
-
-    Parts: title (first line), body (the other lines), text (all), number (the ticket number), time, hint;
-    anything else is taken literally. Values are cut to WeChat's limits for the newer field types (thing 20,
-    character_string 32 ...), else to 200 characters.
-    """
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    title = lines[0] if lines else ""
-    match = TICKET.search(text)
-    parts = {
-        "title": title,
-        "body": " ".join(lines[1:]) or title,
-        "text": " ".join(lines),
-        "number": match.group(0) if match else "—",
-        "time": when,
-        "hint": hint,
-    }
-    data: dict[str, dict[str, str]] = {}
-    for pair in spec.split(","):
-        field, _, part = pair.partition("=")
-        field, part = field.strip(), part.strip()
-        if not field:
-            continue
-        value = parts.get(part, part)
-        limit = next((n for prefix, n in FIELD_LIMITS if field.startswith(prefix)), 200)
-        data[field] = {"value": cut(value, limit) or "—"}
-    return data
 
 
 @dataclass
@@ -310,7 +268,10 @@ class OfficialAccountDelivery(BaseDelivery):
             raise DeliveryError("outside the 48-hour window and no WECHAT_TEMPLATE_ID set", permanent=True)
         when = self.clock.now().astimezone(self.timezone).strftime("%Y-%m-%d %H:%M")
         hint = t("Send us any message in this chat to see the details and answer.")
-        data = template_data(self.template_fields, message.text, hint, when)
+        # Words for the new layout's short fields: a status of 5 characters at most, the end of a gist.
+        status = t("Reply") if message.choices else t("News")
+        ask = t(", reply to answer") if message.choices else ""
+        data = template_data(self.template_fields, message.text, hint, when, status, ask)
         try:
             result = await self.api.call(lambda c: c.message.send_template(chat_id, self.template_id, data))
         except CallFailure as exc:

@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 from bot.app import build_app
 from bot.wechat.channel import WeChatChannel
 from bot.wechat.client import TOKEN_ERRORS
-from bot.wechat.oa_outbound import CS_QUOTA, template_data
+from bot.wechat.oa_outbound import CS_QUOTA
+from bot.wechat.templates import DEFAULT_FIELDS, field_limit, template_data, warnings
 from bot.wechat.text import chunks
 from dispatch.clock import FakeClock
 from handlers.messages import Choice, Outbound
@@ -84,13 +85,14 @@ async def test_inside_the_window_customer_service_outside_a_template(wxbot: WxBo
     template = bot.server.sent_to(RESIDENT)[-1]
     assert template.kind == "template" and template.body["template_id"] == TEMPLATE_ID
     data = template.body["data"]
-    assert data["first"]["value"] == "BX-20261123-0042 已完成"
-    assert data["keyword1"]["value"] == "BX-20261123-0042"
-    assert data["keyword2"]["value"] == "请确认是否修好"
-    assert data["keyword3"]["value"] == bot.clock.now().astimezone(bot.app.site.default.timezone).strftime(  # type: ignore[union-attr]
+    # The 2023 layout: no first or remark, one line per field, within its limit.
+    assert set(data) == {"character_string1", "phrase2", "thing3", "time4"}
+    assert data["character_string1"]["value"] == "BX-20261123-0042"
+    assert data["phrase2"]["value"] == ZH("News") and len(ZH("News")) <= 5
+    assert data["thing3"]["value"] == "已完成"
+    assert data["time4"]["value"] == bot.clock.now().astimezone(bot.app.site.default.timezone).strftime(  # type: ignore[union-attr]
         "%Y-%m-%d %H:%M"
     )
-    assert data["remark"]["value"] == ZH("Send us any message in this chat to see the details and answer.")
     # A tap's short answer is not worth a template message.
     answer = await settled(bot, await send(bot, "wechat", RESIDENT, "✅", callback_id="wx:1"))
     assert answer.channel_message_id is None
@@ -298,4 +300,10 @@ def test_chunks_and_template_limits() -> None:
         "thing1=title,character_string2=number,time3=time,remark=物业服务中心", "维修进度" * 10, "", "t"
     )
     assert len(data["thing1"]["value"]) == 20 and data["character_string2"]["value"] == "—"
+    long = "✅ BX-20261123-0042 维修已完成，师傅已离开现场，请您检查水龙头是否还漏水\n第二行"
+    new = template_data(DEFAULT_FIELDS, long, "hint", "2026-11-23 10:00", "待回复", "，回复即可作答")
+    assert new["thing3"]["value"].endswith("，回复即可作答") and len(new["thing3"]["value"]) == 20
+    assert new["thing3"]["value"].startswith("维修已完成")
+    assert all("\n" not in v["value"] and len(v["value"]) <= field_limit(k) for k, v in new.items())
+    assert warnings(DEFAULT_FIELDS) == []
     assert data["remark"]["value"] == "物业服务中心"

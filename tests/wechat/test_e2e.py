@@ -282,7 +282,8 @@ async def test_out_of_window_notice_goes_as_template_and_the_question_comes_back
     template = await bot.server.wait_for_message(RESIDENT, number, after=seen)
     assert template.kind == "template"
     data = template.body["data"]
-    assert data["keyword1"]["value"] == number and "修好了吗" in data["first"]["value"]
+    assert data["character_string1"]["value"] == number and data["phrase2"]["value"] == ZH("Reply")
+    assert data["thing3"]["value"].endswith(ZH(", reply to answer")) and len(data["thing3"]["value"]) <= 20
     assert template.body["template_id"] == "tpl_repair_progress"
     ids = await outbox_ids(bot, "wechat")
     assert any(i.startswith("tpl:") for i in ids) and any(i.startswith("cs:") for i in ids)
