@@ -33,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 
 from bot.ops import metrics
-from bot.outbox import lanes
+from bot.outbox import lanes, merge
 from bot.outbox.answers import answer_forever, fast_channels, send_answers
 from bot.outbox.channel import Delivery, DeliveryError
 from bot.outbox.lanes import PREFETCH, Lane
@@ -246,14 +246,21 @@ class OutboxSender:
                 if not rows:
                     released = True
                     break
-                for i, row in enumerate(rows):
+                i = 0
+                while i < len(rows):
+                    row = rows[i]
                     if row.next_attempt_at > self.clock.now() or not await self._extend(lane):
                         return finished
-                    last = i == len(rows) - 1
-                    outcome = await self._deliver(row, lane, unrecorded if last else None)
+                    n = self._run(rows, i)
+                    last = i + n == len(rows)
+                    outcome = await self._deliver(
+                        row, lane, unrecorded if last else None, rows[i + 1 : i + n]
+                    )
                     if outcome not in ("sent", "skipped", "failed"):
                         return finished
-                    finished += 1
+                    done = n if outcome == "sent" else 1
+                    finished += done
+                    i += done
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -267,6 +274,13 @@ class OutboxSender:
             if not released:
                 await self._release(lane)
         return finished
+
+    def _run(self, rows: list[OutboxMessage], start: int) -> int:
+        """How many rows from `start` go out as one message (more than one only where the channel merges
+        notices due together: see bot/outbox/merge.py)."""
+        if not getattr(self.channels.get(rows[start].channel), "merges_notices", False):
+            return 1
+        return merge.run_length(rows, start, self.clock.now())
 
     async def _record_sent(self, sent: list[tuple[OutboxMessage, str | None]]) -> None:
         async with self.db.transaction() as session:
@@ -305,12 +319,21 @@ class OutboxSender:
             return []
 
     async def _deliver(
-        self, row: OutboxMessage, lane: Lane, unrecorded: list[tuple[OutboxMessage, str | None]] | None = None
+        self,
+        row: OutboxMessage,
+        lane: Lane,
+        unrecorded: list[tuple[OutboxMessage, str | None]] | None = None,
+        also: list[OutboxMessage] | None = None,
     ) -> str:
-        """Deliver one row; returns sent, skipped, failed (given up), retry, paused or lost (the lease).
+        """Deliver one row (with `also`, the rows merged into its message); returns sent, skipped, failed
+        (given up), retry, paused or lost (the lease). A failure is the first row's; the others wait.
 
         A sent row is recorded at once, or appended to `unrecorded` for the caller to record."""
-        message = Outbound.from_row(row.channel, row.chat_id, row.payload, row.ref, row.edit_ref)
+        also = also or []
+        if also:
+            message = merge.merged([row, *also])
+        else:
+            message = Outbound.from_row(row.channel, row.chat_id, row.payload, row.ref, row.edit_ref)
         target: str | None = None
         if row.edit_ref:
             target = lane.targets.get(row.edit_ref)
@@ -340,14 +363,15 @@ class OutboxSender:
             return await self.outcomes.failed(row, lane, DeliveryError(type(exc).__name__))
         finally:
             metrics.DELIVERY_SECONDS.labels(row.channel).observe(time.monotonic() - started)
-        if row.ref and message_id:
-            lane.targets[row.ref] = message_id
         self.outcomes.worked(row.channel)
-        if unrecorded is None:
-            await self.outcomes.finish(row, "sent", message_id=message_id)
-        else:
-            unrecorded.append((row, message_id))
-        metrics.SENT.labels(row.channel, row.kind).inc()
+        for each in (row, *also):
+            if each.ref and message_id:
+                lane.targets[each.ref] = message_id
+            if unrecorded is None:
+                await self.outcomes.finish(each, "sent", message_id=message_id)
+            else:
+                unrecorded.append((each, message_id))
+            metrics.SENT.labels(each.channel, each.kind).inc()
         return "sent"
 
     async def pending_count(self) -> int:

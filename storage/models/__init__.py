@@ -21,7 +21,7 @@ from storage.models.tickets import (
     TicketPhoto,
     Timer,
 )
-from storage.models.wechat import WeChatChat, WeChatToken, WeComCard
+from storage.models.wechat import WeChatChat, WeChatQuota, WeChatToken, WeComCard
 
 __all__ = [
     "ActionToken",
@@ -47,6 +47,7 @@ __all__ = [
     "Timer",
     "UTCDateTime",
     "WeChatChat",
+    "WeChatQuota",
     "WeChatToken",
     "WeComCard",
 ]

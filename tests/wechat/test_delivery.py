@@ -11,7 +11,6 @@ from sqlalchemy import func, select
 from bot.app import build_app
 from bot.wechat.channel import WeChatChannel
 from bot.wechat.client import TOKEN_ERRORS
-from bot.wechat.oa_outbound import CS_QUOTA
 from bot.wechat.templates import DEFAULT_FIELDS, field_limit, template_data, warnings
 from bot.wechat.text import chunks
 from dispatch.clock import FakeClock
@@ -106,19 +105,21 @@ async def test_wechat_says_out_of_window_so_a_template_goes(wxlite: WxBot) -> No
     assert done.channel_message_id.startswith("tpl:")  # type: ignore[union-attr]
 
 
-async def test_customer_service_quota_is_retried_later_for_that_chat_only(wxbot: WxBot) -> None:
+async def test_wechat_saying_45047_sends_a_template_at_once_and_stops_spending(wxbot: WxBot) -> None:
     bot = wxbot
     await resident(bot)
     await resident(bot, OTHER)
-    bot.server.exhaust(RESIDENT)  # every further customer-service message to them answers 45047
-    held = await send(bot, "wechat", RESIDENT, "第一条")
-    for _ in range(200):
-        if (await row(bot, held)).attempts:
-            break
-        await asyncio.sleep(0.01)
-    waiting = await row(bot, held)
-    assert waiting.status == "pending" and str(CS_QUOTA) in waiting.error
-    # The channel isn't paused: another resident still gets theirs once the quota allows it.
+    bot.server.exhaust(RESIDENT)  # another tool spent the allowance: WeChat answers 45047
+    calls = len(bot.server.calls("oa:message/custom/send"))
+    notice = await settled(bot, await send(bot, "wechat", RESIDENT, "BX-20261123-0042 师傅已出发"))
+    assert notice.channel_message_id.startswith("tpl:") and notice.attempts == 1  # type: ignore[union-attr]
+    assert bot.server.refused[RESIDENT] == 1 and bot.server.sent_to(RESIDENT)[-1].kind == "template"
+    # The ledger knows now: the next notice goes as a template without trying WeChat's quota again.
+    again = await settled(bot, await send(bot, "wechat", RESIDENT, "BX-20261123-0042 师傅已到达"))
+    assert again.channel_message_id.startswith("tpl:")  # type: ignore[union-attr]
+    assert bot.server.refused[RESIDENT] == 1
+    assert len(bot.server.calls("oa:message/custom/send")) == calls + 1
+    # Another resident's allowance is their own.
     other = await settled(bot, await send(bot, "wechat", OTHER, "给另一位业主"))
     assert other.channel_message_id.startswith("cs:")  # type: ignore[union-attr]
 
