@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     wecom_aes_key: SecretStr | None = None
     wecom_api_base_url: str = "https://qyapi.weixin.qq.com/cgi-bin/"
     wecom_robot_webhook: SecretStr | None = None
+    # WeCom drops messages over these per member without an error; the sender paces each member under them.
+    wecom_member_per_minute: int = Field(default=30, ge=0)
+    wecom_member_per_hour: int = Field(default=1000, ge=0)
     # The web server for callbacks (WeChat, WeCom), started by `baoxiu run` when a WeChat app is set.
     baoxiu_web_host: str = "127.0.0.1"
     baoxiu_web_port: int = Field(default=8080, ge=1, le=65535)

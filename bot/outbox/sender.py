@@ -27,7 +27,7 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
@@ -68,6 +68,7 @@ class OutboxSender:
         limits: dict[str, ChannelLimits] | None = None,
         wall: Callable[[], datetime] = utc_now,
         owner: str | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.db = db
         self.channels = channels
@@ -76,6 +77,7 @@ class OutboxSender:
         self.lease = lease
         self.limits: dict[str, ChannelLimits] = limits if limits is not None else {}
         self.wall = wall
+        self.sleep = sleep  # rate-limit waits, on the wall clock
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self._wake = asyncio.Event()
         self._tap_wake = asyncio.Event()
@@ -84,7 +86,12 @@ class OutboxSender:
         self._active: dict[tuple[str, str], tuple[Lane, asyncio.Task[int]]] = {}
         self.last_run_at = clock.now()
         self.outcomes = Outcomes(db, clock, wall, self.wake)
-        self.reservations = Reservations(db, wall, self.owner, lease)
+        self.reservations = Reservations(db, wall, self.owner, lease, sleep)
+
+    def use_wall(self, wall: Callable[[], datetime], sleep: Callable[[float], Awaitable[None]]) -> None:
+        """Leases and rate limits on another wall clock (a test's fake one, whose sleep moves it on)."""
+        self.wall = self.outcomes.wall = self.reservations.wall = wall
+        self.sleep = self.reservations.sleep = sleep
 
     @property
     def fast(self) -> frozenset[str]:
@@ -350,7 +357,7 @@ class OutboxSender:
                 return "lost"
             wait = seconds_until(at, self.wall())
             if wait > 0:
-                await asyncio.sleep(wait)
+                await self.sleep(wait)
         if not self._holds(lane):
             return "lost"
         started = time.monotonic()

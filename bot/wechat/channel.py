@@ -21,6 +21,7 @@ from bot.wechat.client import Api, OAClient, RobotClient, WorkClient, fetch_toke
 from bot.wechat.inbound import InboundTranslator
 from bot.wechat.media import PhotoFetcher
 from bot.wechat.oa_outbound import OA, ROBOT, WECOM, OfficialAccountDelivery
+from bot.wechat.pacing import wecom_limits
 from bot.wechat.token import TokenCache
 from bot.wechat.wecom_outbound import RobotDelivery, WeComDelivery
 from dispatch import staff
@@ -110,6 +111,7 @@ class WeChatChannel:
             )
             work_delivery.channel_ref = self
             app.channels[WECOM] = work_delivery
+            app.sender.limits[WECOM] = wecom_limits(s.wecom_member_per_minute, s.wecom_member_per_hour)
         if s.wecom_robot_webhook is not None:
             app.channels[ROBOT] = RobotDelivery(RobotClient(_secret(s.wecom_robot_webhook)))
 
