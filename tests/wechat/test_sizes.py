@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.wechat.text import TEXT_BYTES, chunks, cut_bytes, size
 from tests.fakes.wechat_server import TEXT_BYTES as WECHAT_KEEPS
-from tests.support.wechat_journeys import EN, file_direct, offer_card
+from tests.support.wechat_journeys import EN, RESIDENT, ZH, file_direct, offer_card
 from tests.support.wxbot import WxBot
 
 WANG = "wangwu"
@@ -43,3 +43,22 @@ async def test_a_700_character_description_reaches_the_wecom_technician_whole(wx
     assert EN("Preferred time: {window}", window="")[:10] in first
     assert EN("Please contact the resident within {limit}.", limit="")[:20] in first
     assert first.index(EN("Address: {where}", where="")[:8]) < first.index(EN("Problem: {text}", text="")[:8])
+
+
+async def test_wechat_words_fit_wechat_and_emoji_alone_is_no_description(wxbot: WxBot) -> None:
+    bot = wxbot
+    await bot.event(RESIDENT, "CLICK", "repair", expect=ZH("Where is the problem?"))
+    await bot.choose(RESIDENT, ZH("Public area (lobby, lift, garage, garden…)"))
+    await bot.say(RESIDENT, "2号楼东门")
+    await bot.say(RESIDENT, "13912345678")
+    refused = await bot.say(RESIDENT, "🙏🙏😭")
+    assert refused.shown == ZH(
+        "Thank you! Emoji and punctuation alone don't tell the technician what is wrong. "
+        "Please describe the problem in a few words, for example “kitchen tap leaking”."
+    )
+    asked = await bot.say(RESIDENT, "东门旁边的水管漏水了")
+    assert asked.labels  # the next question, with its choices
+    await bot.say(RESIDENT, "随便说点什么")  # text where a choice is expected
+    # Nothing told the resident of buttons "below": the choices are menu lines or numbered lines above.
+    below = ("点击下方", "在下方", "下方按钮", "below")
+    assert not any(word in text for text in bot.server.texts(RESIDENT) for word in below)
