@@ -70,7 +70,7 @@ class Settings(BaseSettings):
     wechat_aes_key: SecretStr | None = None
     wechat_api_base_url: str = "https://api.weixin.qq.com/cgi-bin/"
     wechat_template_id: str = ""
-    wechat_template_fields: str = "first=title,keyword1=number,keyword2=body,keyword3=time,remark=hint"
+    wechat_template_fields: str = "character_string1=number,phrase2=status,thing3=gist,time4=time"
     wechat_msgmenu: bool = True
     # WeCom (企业微信) self-built app for staff, and a group robot for supervisors.
     wecom_corp_id: str = ""
@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     wecom_aes_key: SecretStr | None = None
     wecom_api_base_url: str = "https://qyapi.weixin.qq.com/cgi-bin/"
     wecom_robot_webhook: SecretStr | None = None
+    # WeCom drops messages over these per member without an error; the sender paces each member under them.
+    wecom_member_per_minute: int = Field(default=30, ge=0)
+    wecom_member_per_hour: int = Field(default=1000, ge=0)
     # The web server for callbacks (WeChat, WeCom), started by `baoxiu run` when a WeChat app is set.
     baoxiu_web_host: str = "127.0.0.1"
     baoxiu_web_port: int = Field(default=8080, ge=1, le=65535)

@@ -78,7 +78,8 @@ async def wechat_bind(app: App, args: argparse.Namespace) -> int:
 
 
 async def wechat_check(app: App, args: argparse.Namespace) -> int:
-    """Fetch a token for each configured app: proves the ids, secrets and IP allow-list are right."""
+    """Fetch a token for each configured app: proves the ids, secrets and IP allow-list are right; warn
+    about template fields WeChat no longer shows (first, remark) or would cut."""
     from bot.wechat.channel import WeChatChannel
     from bot.wechat.client import TokenUnavailable, TransportError
 
@@ -101,7 +102,24 @@ async def wechat_check(app: App, args: argparse.Namespace) -> int:
             print(f"{name}: unreachable, {type(exc).__name__}")
         else:
             print(f"{name}: OK, a new access token is cached for every worker")
+    if channel.oa_api is not None:
+        for warning in template_warnings(app):
+            print(f"Official Account: warning: {warning}")
     return 1 if failed else 0
+
+
+def template_warnings(app: App) -> list[str]:
+    """What WeChat's 2023 template layout would hide or cut in the configured template fields."""
+    from bot.wechat.templates import warnings
+
+    s = app.settings
+    found = [f"WECHAT_TEMPLATE_FIELDS {warning}" for warning in warnings(s.wechat_template_fields)]
+    if not s.wechat_template_id:
+        found.append(
+            "WECHAT_TEMPLATE_ID is empty: a notice over the customer-service quota or after 48 hours "
+            "can't reach the resident"
+        )
+    return found
 
 
 COMMANDS: dict[str, Command] = {

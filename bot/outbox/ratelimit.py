@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
@@ -266,9 +266,17 @@ class Reservations:
     """One worker's way of reserving send times: the chat's limit waited for first, then the channel's slot,
     one reservation at a time per channel."""
 
-    def __init__(self, db: Database, wall: Callable[[], datetime], owner: str, lease: float) -> None:
+    def __init__(
+        self,
+        db: Database,
+        wall: Callable[[], datetime],
+        owner: str,
+        lease: float,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self.db = db
         self.wall = wall
+        self.sleep = sleep  # waits on the wall clock (a test's fake wall moves on instead)
         self.owner = owner
         self.lease = lease
         self._reserving: dict[str, asyncio.Lock] = {}
@@ -286,7 +294,7 @@ class Reservations:
             if lane.paused_until is not None:
                 chat_at = max(chat_at, lane.paused_until)
             if (early := seconds_until(chat_at, self.wall()) - CHAT_AHEAD) > 0:
-                await asyncio.sleep(early)
+                await self.sleep(early)
         # One reservation at a time per channel in this process: they all lock the channel's limiter row, so
         # more at once would only hold pooled connections while they wait (and starve the handlers of them).
         async with self._reserving.setdefault(lane.channel, asyncio.Lock()):
@@ -295,7 +303,7 @@ class Reservations:
             # their answers. Waiting until this worker's last slot is near spreads it out at no cost.
             horizon = self._horizon.get(lane.channel)
             if horizon is not None and (early := seconds_until(horizon, self.wall()) - AHEAD) > 0:
-                await asyncio.sleep(early)
+                await self.sleep(early)
             return await self._reserve_now(lane, limits, cost)
 
     async def _reserve_now(self, lane: Lane, limits: ChannelLimits, cost: int) -> datetime | None:

@@ -27,13 +27,13 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
 from bot.ops import metrics
-from bot.outbox import lanes
+from bot.outbox import lanes, merge
 from bot.outbox.answers import answer_forever, fast_channels, send_answers
 from bot.outbox.channel import Delivery, DeliveryError
 from bot.outbox.lanes import PREFETCH, Lane
@@ -68,6 +68,7 @@ class OutboxSender:
         limits: dict[str, ChannelLimits] | None = None,
         wall: Callable[[], datetime] = utc_now,
         owner: str | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.db = db
         self.channels = channels
@@ -76,6 +77,7 @@ class OutboxSender:
         self.lease = lease
         self.limits: dict[str, ChannelLimits] = limits if limits is not None else {}
         self.wall = wall
+        self.sleep = sleep  # rate-limit waits, on the wall clock
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self._wake = asyncio.Event()
         self._tap_wake = asyncio.Event()
@@ -84,7 +86,12 @@ class OutboxSender:
         self._active: dict[tuple[str, str], tuple[Lane, asyncio.Task[int]]] = {}
         self.last_run_at = clock.now()
         self.outcomes = Outcomes(db, clock, wall, self.wake)
-        self.reservations = Reservations(db, wall, self.owner, lease)
+        self.reservations = Reservations(db, wall, self.owner, lease, sleep)
+
+    def use_wall(self, wall: Callable[[], datetime], sleep: Callable[[float], Awaitable[None]]) -> None:
+        """Leases and rate limits on another wall clock (a test's fake one, whose sleep moves it on)."""
+        self.wall = self.outcomes.wall = self.reservations.wall = wall
+        self.sleep = self.reservations.sleep = sleep
 
     @property
     def fast(self) -> frozenset[str]:
@@ -246,14 +253,21 @@ class OutboxSender:
                 if not rows:
                     released = True
                     break
-                for i, row in enumerate(rows):
+                i = 0
+                while i < len(rows):
+                    row = rows[i]
                     if row.next_attempt_at > self.clock.now() or not await self._extend(lane):
                         return finished
-                    last = i == len(rows) - 1
-                    outcome = await self._deliver(row, lane, unrecorded if last else None)
+                    n = self._run(rows, i)
+                    last = i + n == len(rows)
+                    outcome = await self._deliver(
+                        row, lane, unrecorded if last else None, rows[i + 1 : i + n]
+                    )
                     if outcome not in ("sent", "skipped", "failed"):
                         return finished
-                    finished += 1
+                    done = n if outcome == "sent" else 1
+                    finished += done
+                    i += done
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -267,6 +281,13 @@ class OutboxSender:
             if not released:
                 await self._release(lane)
         return finished
+
+    def _run(self, rows: list[OutboxMessage], start: int) -> int:
+        """How many rows from `start` go out as one message (more than one only where the channel merges
+        notices due together: see bot/outbox/merge.py)."""
+        if not getattr(self.channels.get(rows[start].channel), "merges_notices", False):
+            return 1
+        return merge.run_length(rows, start, self.clock.now())
 
     async def _record_sent(self, sent: list[tuple[OutboxMessage, str | None]]) -> None:
         async with self.db.transaction() as session:
@@ -305,12 +326,21 @@ class OutboxSender:
             return []
 
     async def _deliver(
-        self, row: OutboxMessage, lane: Lane, unrecorded: list[tuple[OutboxMessage, str | None]] | None = None
+        self,
+        row: OutboxMessage,
+        lane: Lane,
+        unrecorded: list[tuple[OutboxMessage, str | None]] | None = None,
+        also: list[OutboxMessage] | None = None,
     ) -> str:
-        """Deliver one row; returns sent, skipped, failed (given up), retry, paused or lost (the lease).
+        """Deliver one row (with `also`, the rows merged into its message); returns sent, skipped, failed
+        (given up), retry, paused or lost (the lease). A failure is the first row's; the others wait.
 
         A sent row is recorded at once, or appended to `unrecorded` for the caller to record."""
-        message = Outbound.from_row(row.channel, row.chat_id, row.payload, row.ref, row.edit_ref)
+        also = also or []
+        if also:
+            message = merge.merged([row, *also])
+        else:
+            message = Outbound.from_row(row.channel, row.chat_id, row.payload, row.ref, row.edit_ref)
         target: str | None = None
         if row.edit_ref:
             target = lane.targets.get(row.edit_ref)
@@ -327,7 +357,7 @@ class OutboxSender:
                 return "lost"
             wait = seconds_until(at, self.wall())
             if wait > 0:
-                await asyncio.sleep(wait)
+                await self.sleep(wait)
         if not self._holds(lane):
             return "lost"
         started = time.monotonic()
@@ -340,14 +370,15 @@ class OutboxSender:
             return await self.outcomes.failed(row, lane, DeliveryError(type(exc).__name__))
         finally:
             metrics.DELIVERY_SECONDS.labels(row.channel).observe(time.monotonic() - started)
-        if row.ref and message_id:
-            lane.targets[row.ref] = message_id
         self.outcomes.worked(row.channel)
-        if unrecorded is None:
-            await self.outcomes.finish(row, "sent", message_id=message_id)
-        else:
-            unrecorded.append((row, message_id))
-        metrics.SENT.labels(row.channel, row.kind).inc()
+        for each in (row, *also):
+            if each.ref and message_id:
+                lane.targets[each.ref] = message_id
+            if unrecorded is None:
+                await self.outcomes.finish(each, "sent", message_id=message_id)
+            else:
+                unrecorded.append((each, message_id))
+            metrics.SENT.labels(each.channel, each.kind).inc()
         return "sent"
 
     async def pending_count(self) -> int:

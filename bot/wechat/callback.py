@@ -18,6 +18,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from bot.wechat import quota
 from bot.wechat.chats import ChatStore
 from bot.wechat.inbound import InboundTranslator, Unsupported, event_id, sender
 from handlers.i18n import Translator, normalize_language
@@ -81,6 +82,7 @@ class CallbackCore:
         wake: Callable[[], None],
         *,
         budget: float = BUDGET,
+        quotas: bool = False,
     ) -> None:
         self.channel = channel
         self.db = db
@@ -91,6 +93,7 @@ class CallbackCore:
         self.default_language = default_language
         self.wake = wake
         self.budget = budget
+        self.quotas = quotas  # the Official Account: note what each message allows us to send back
         self.locks = ChatLocks()
         self.tasks: set[asyncio.Task[None]] = set()
 
@@ -125,7 +128,7 @@ class CallbackCore:
     async def _process(self, msg: dict[str, str]) -> None:
         try:
             async with self.locks.hold(sender(msg)):
-                handled, choices = await self._look(event_id(msg), sender(msg))
+                handled, choices = await self._look(event_id(msg), sender(msg), msg)
                 if handled:
                     log.info("%s: %s is a retry of something handled", self.channel, event_id(msg))
                     return
@@ -152,8 +155,9 @@ class CallbackCore:
             await write_outbox(session, [Outbound.from_row(self.channel, chat_id, p) for p in waiting], now)
         self.wake()
 
-    async def _look(self, eid: str, chat_id: str) -> tuple[bool, dict[str, object]]:
+    async def _look(self, eid: str, chat_id: str, msg: dict[str, str]) -> tuple[bool, dict[str, object]]:
         """Whether this message was handled before (a retry), and the chat's remembered choices: one read.
+        A new message's customer-service allowance is noted in the same transaction, before any reply.
 
         Read under the sender's lock, after what their previous message caused was committed; a question
         deferred after this read is asked again after their next message.
@@ -164,6 +168,9 @@ class CallbackCore:
             )
             if (await session.execute(stmt)).first() is not None:
                 return True, {}
+            kind = quota.granting(msg) if self.quotas else None
+            if kind is not None:
+                await quota.grant(session, self.channel, chat_id, kind, self.now())
             return False, await self.chats.read(session, self.channel, chat_id)
 
     async def _unsupported(self, what: Unsupported) -> None:

@@ -21,6 +21,7 @@ from bot.wechat.client import Api, OAClient, RobotClient, WorkClient, fetch_toke
 from bot.wechat.inbound import InboundTranslator
 from bot.wechat.media import PhotoFetcher
 from bot.wechat.oa_outbound import OA, ROBOT, WECOM, OfficialAccountDelivery
+from bot.wechat.pacing import wecom_limits
 from bot.wechat.token import TokenCache
 from bot.wechat.wecom_outbound import RobotDelivery, WeComDelivery
 from dispatch import staff
@@ -58,7 +59,9 @@ class WeChatChannel:
             oa_tokens = TokenCache(app.db, clock, f"oa:{s.wechat_app_id}", lambda: fetch_token(oa_client))
             self.oa_api = Api(oa_client, oa_tokens)
             oa_core = self._core(
-                OA, InboundTranslator(OA, self.chats, PhotoFetcher(self.oa_api, max_bytes), clock.now)
+                OA,
+                InboundTranslator(OA, self.chats, PhotoFetcher(self.oa_api, max_bytes), clock.now),
+                quotas=True,
             )
             callback = oa.OfficialAccountCallback(
                 oa_core, _secret(s.wechat_token), _secret(s.wechat_aes_key) or None, s.wechat_app_id
@@ -108,10 +111,11 @@ class WeChatChannel:
             )
             work_delivery.channel_ref = self
             app.channels[WECOM] = work_delivery
+            app.sender.limits[WECOM] = wecom_limits(s.wecom_member_per_minute, s.wecom_member_per_hour)
         if s.wecom_robot_webhook is not None:
             app.channels[ROBOT] = RobotDelivery(RobotClient(_secret(s.wecom_robot_webhook)))
 
-    def _core(self, channel: str, translator: InboundTranslator) -> CallbackCore:
+    def _core(self, channel: str, translator: InboundTranslator, *, quotas: bool = False) -> CallbackCore:
         app = self.app
         core = CallbackCore(
             channel,
@@ -122,6 +126,7 @@ class WeChatChannel:
             app.services.clock.now,
             app.settings.baoxiu_language,
             app.sender.wake,
+            quotas=quotas,
         )
         self.cores.append(core)
         return core

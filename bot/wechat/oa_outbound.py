@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.outbox.channel import DeliveryError
+from bot.wechat import quota
 from bot.wechat.chats import ChatStore, menu_item_id
 from bot.wechat.client import Api, ApiError, CallFailure, TransportError, errcode
+from bot.wechat.templates import template_data
+from bot.wechat.text import MENU_HEAD_BYTES, chunks
 from dispatch.clock import Clock
 from handlers.i18n import Translator
 from handlers.messages import Choice, Outbound, ReplyKeyboard
@@ -33,58 +35,24 @@ ROBOT = "wecom-robot"
 
 WINDOW = timedelta(hours=48)  # customer-service messages only this long after the user's last message
 WINDOW_MARGIN = timedelta(minutes=2)
-TEXT_LIMIT = 1800  # characters per text message (WeChat's limit is 2048 bytes of content)
 MENU_MAX = 10  # msgmenu items
 CARD_BUTTONS = 6  # WeCom button_interaction cards
 OUT_OF_WINDOW = 45015
 # Codes meaning the whole app must wait (the sender pauses the channel): daily and per-minute API quotas,
-# WeCom's concurrency limit. Per-person limits (45047: too many customer-service messages since the user's
-# last message) are ordinary retries that hold back only that chat.
+# WeCom's concurrency limit. The per-follower quota (45047) is not among them: that message goes as a
+# template at once.
 RETRY_AFTER = {45009: 1800.0, 45011: 60.0, 45033: 10.0}
-CS_QUOTA = 45047
+CS_QUOTA = 45047  # over the follower's customer-service quota: a template at once (see quota.py)
 # Codes meaning this person can't be messaged: not a follower any more, unknown id, blocked us.
 GONE = frozenset({40003, 43004, 43019, 43101, 60111, 81013, 82001})
 # Codes meaning our request or configuration is wrong: retrying won't help.
 PERMANENT = frozenset({40008, 40037, 41028, 41030, 44002, 45002, 47001, 48001, 40058, 40056})
 MENU_UNAVAILABLE = frozenset({40008, 48001, 47001, 45002})
-TICKET = re.compile(r"\b[A-Z][A-Z0-9]{0,9}-\d{8}-\d{3,}\b")
-FIELD_LIMITS = (
-    ("character_string", 32),
-    ("thing", 20),
-    ("phrase", 5),
-    ("name", 10),
-    ("car_number", 8),
-    ("phone_number", 17),
-    ("number", 32),
-    ("letter", 32),
-    ("amount", 32),
-)
 
 
 def cut(text: str, limit: int) -> str:
     """At most `limit` characters, with an ellipsis when shortened."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def chunks(text: str, limit: int = TEXT_LIMIT) -> list[str]:
-    """Text split at line ends into messages WeChat accepts."""
-    out: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while len(line) > limit:
-            if current:
-                out.append(current)
-                current = ""
-            out.append(line[:limit])
-            line = line[limit:]
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            out.append(current)
-            candidate = line
-        current = candidate
-    if current or not out:
-        out.append(current)
-    return out
 
 
 def flat(message: Outbound) -> list[Choice]:
@@ -105,36 +73,6 @@ def numbered(text: str, choices: list[Choice], t: Translator) -> str:
         return text
     lines = [f"{i}. {choice.label}" for i, choice in enumerate(choices, 1)]
     return "\n".join([text, "", *lines, t("Reply with the number of your choice.")]).strip()
-
-
-def template_data(spec: str, text: str, hint: str, when: str) -> dict[str, dict[str, str]]:
-    """Template message fields from WECHAT_TEMPLATE_FIELDS, e.g. `first=title,keyword1=number,remark=hint`.
-
-    Parts: title (first line), body (the other lines), text (all), number (the ticket number), time, hint;
-    anything else is taken literally. Values are cut to WeChat's limits for the newer field types (thing 20,
-    character_string 32 ...), else to 200 characters.
-    """
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    title = lines[0] if lines else ""
-    match = TICKET.search(text)
-    parts = {
-        "title": title,
-        "body": " ".join(lines[1:]) or title,
-        "text": " ".join(lines),
-        "number": match.group(0) if match else "—",
-        "time": when,
-        "hint": hint,
-    }
-    data: dict[str, dict[str, str]] = {}
-    for pair in spec.split(","):
-        field, _, part = pair.partition("=")
-        field, part = field.strip(), part.strip()
-        if not field:
-            continue
-        value = parts.get(part, part)
-        limit = next((n for prefix, n in FIELD_LIMITS if field.startswith(prefix)), 200)
-        data[field] = {"value": cut(value, limit) or "—"}
-    return data
 
 
 @dataclass
@@ -213,6 +151,7 @@ class OfficialAccountDelivery(BaseDelivery):
     """Residents (and anyone else who talks to us through the Official Account)."""
 
     channel = OA
+    merges_notices = True  # every customer-service message counts against the follower's quota
 
     def __init__(
         self,
@@ -243,32 +182,66 @@ class OfficialAccountDelivery(BaseDelivery):
         return self.clock.now() - reader.last_seen_at < WINDOW - WINDOW_MARGIN
 
     async def deliver(self, message: Outbound, edit_target: str | None) -> str | None:
-        """Customer-service message inside the window, template message outside (or when WeChat says so)."""
+        """A customer-service message while the follower's quota and 48 hours allow it; else a template
+        message (at once when WeChat answers 45015 or 45047: never a retry that can't succeed)."""
         if message.kind == "answer" and not message.text:
             return None  # WeChat has no tap spinner to stop
         choices = flat(message)
+        now = self.clock.now()
         async with self.db.transaction() as session:
             reader = await self._reader(session, message.chat_id)
-            # The choices are remembered before the message goes out, so that a quick tap finds them.
+            t = Translator(reader.language)
             seq = None
-            if self.in_window(reader):
+            fitted = await self._fit(session, message, choices, t, now) if self.in_window(reader) else None
+            if fitted is not None:
+                # The choices are remembered before the message goes out, so that a quick tap finds them.
                 data = [c.data for c in choices]
                 seq = await self.chats.remember_in(session, self.channel, message.chat_id, data)
-        t = Translator(reader.language)
-        if seq is not None:
+        if fitted is not None and seq is not None:
             try:
-                return await self._customer_service(message, t, seq, choices)
+                return await self._customer_service(fitted, t, seq, choices)
             except ApiError as exc:
-                if errcode(exc) != OUT_OF_WINDOW:
+                code = errcode(exc)
+                if code not in (OUT_OF_WINDOW, CS_QUOTA):
                     raise api_failure(exc, "customer-service message") from exc
+                if code == CS_QUOTA:
+                    async with self.db.transaction() as session:
+                        await quota.exhaust(session, self.channel, message.chat_id, self.clock.now())
                 log.info(
-                    "wechat: %s is outside the 48-hour window, trying a template message", message.chat_id
+                    "wechat: %s can't take customer-service messages (%s): a template", message.chat_id, code
                 )
             except TransportError as exc:
                 raise api_failure(exc, "customer-service message") from exc
         if message.kind == "answer":
             return None  # a tap's short answer is not worth a template message
         return await self._template(message, t)
+
+    def _cost(self, message: Outbound, choices: list[Choice], t: Translator) -> int:
+        """How many customer-service messages `message` takes: each photo, and each part of its text."""
+        text = "\n".join(part for part in (message.text, keyboard_hint(message, t)) if part)
+        if choices and self.msgmenu and len(choices) <= MENU_MAX:
+            parts = len(chunks(text, MENU_HEAD_BYTES))
+        else:
+            parts = sum(1 for part in chunks(numbered(text, choices, t)) if part.strip())
+        return len(message.photos[:9]) + max(1, parts)
+
+    async def _fit(
+        self, session: AsyncSession, message: Outbound, choices: list[Choice], t: Translator, now: datetime
+    ) -> Outbound | None:
+        """The message as the follower's quota allows it (spent here), or None: a template instead.
+
+        When the photos would run over, the text goes without them (they are in the ticket's record)."""
+        spent = await quota.spend(
+            session, self.channel, message.chat_id, self._cost(message, choices, t), now
+        )
+        if spent is not False:
+            return message
+        if message.photos and message.text:
+            bare = replace(message, photos=[])
+            if await quota.spend(session, self.channel, message.chat_id, self._cost(bare, choices, t), now):
+                log.info("wechat: %d photo(s) to %s left out (quota)", len(message.photos), message.chat_id)
+                return bare
+        return None
 
     async def _customer_service(
         self, message: Outbound, t: Translator, seq: int, choices: list[Choice]
@@ -304,8 +277,12 @@ class OfficialAccountDelivery(BaseDelivery):
         self, message: Outbound, choices: list[Choice], text: str, seq: int, t: Translator
     ) -> bool:
         """The choices as a 菜单消息 (tappable lines); False when this account can't send one."""
+        # A long text goes first as text messages of its own; the menu's head is its last part.
+        *before, head = chunks(text, MENU_HEAD_BYTES)
+        for part in before:
+            await self._text(message.chat_id, part)
         menu = {
-            "head_content": cut(text, TEXT_LIMIT),
+            "head_content": head,
             "list": [
                 {"id": menu_item_id(seq, i), "content": cut(c.label, 60)} for i, c in enumerate(choices)
             ],
@@ -327,7 +304,10 @@ class OfficialAccountDelivery(BaseDelivery):
             raise DeliveryError("outside the 48-hour window and no WECHAT_TEMPLATE_ID set", permanent=True)
         when = self.clock.now().astimezone(self.timezone).strftime("%Y-%m-%d %H:%M")
         hint = t("Send us any message in this chat to see the details and answer.")
-        data = template_data(self.template_fields, message.text, hint, when)
+        # Words for the new layout's short fields: a status of 5 characters at most, the end of a gist.
+        status = t("Reply") if message.choices else t("News")
+        ask = t(", reply to answer") if message.choices else ""
+        data = template_data(self.template_fields, message.text, hint, when, status, ask)
         try:
             result = await self.api.call(lambda c: c.message.send_template(chat_id, self.template_id, data))
         except CallFailure as exc:

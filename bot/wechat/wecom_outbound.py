@@ -20,11 +20,11 @@ from bot.wechat.oa_outbound import (
     WECOM,
     BaseDelivery,
     api_failure,
-    chunks,
     cut,
     flat,
     numbered,
 )
+from bot.wechat.text import TEXT_BYTES, chunks, cut_bytes
 from dispatch.clock import Clock
 from handlers.i18n import Translator
 from handlers.messages import Choice, Outbound
@@ -141,7 +141,8 @@ class WeComDelivery(BaseDelivery):
         self, user: str, text: str, choices: list[Choice], card_id: str = "", gen: int = 0
     ) -> str:
         if not fits_card(text):
-            await self._text(user, text)
+            for part in chunks(text):
+                await self._text(user, part)
         task_id = "bx_" + secrets.token_hex(12)
         result = await self.api.call(lambda c: c.send_card(user, card(text, choices, task_id)))
         await self.cards.add(user, task_id, card_id or task_id, str(result.get("response_code", "")), gen)
@@ -186,7 +187,7 @@ class RobotDelivery:
             return None
         lines = [message.text, *(f"• {c.label}" for c in flat(message))]
         try:
-            await self.robot.send_text(cut("\n".join(lines), 2000))
+            await self.robot.send_text(cut_bytes("\n".join(lines), TEXT_BYTES))
         except ApiError as exc:
             raise api_failure(exc, "wecom robot") from exc
         except httpx.HTTPError as exc:

@@ -75,7 +75,7 @@ async def over_cap(ctx: Context, limits: InboundLimits) -> bool:
     ctx.reply(
         t(
             "You already have {n} open requests from today, the most one person can file in a day. If this "
-            "is about one of them, add a note or photo to it below. For anything urgent, call the property "
+            "is about one of them, choose it to add a note or photo. For anything urgent, call the property "
             "office: {phone}.",
             n=len(tickets),
             phone=ctx.community.office_phone,

@@ -45,7 +45,16 @@ async def handle_description(ctx: Context, value: str | None) -> Outcome:
     if kind != Kind.TEXT:
         return False
     problem = description_problem(ctx.inbound.text)
-    if problem in ("empty", "short"):
+    if problem == "empty":
+        # Emoji or punctuation alone (🙏🙏, ？？？) tell the technician nothing; say so kindly.
+        ctx.reply(
+            t(
+                "Thank you! Emoji and punctuation alone don't tell the technician what is wrong. "
+                "Please describe the problem in a few words, for example “kitchen tap leaking”."
+            )
+        )
+        return True
+    if problem == "short":
         ctx.reply(t("Please describe the problem in a few words."))
         return True
     if problem == "long":

@@ -103,7 +103,7 @@ async def _not_understood(ctx: Context, step: str) -> None:
     elif kind == Kind.LOCATION:
         ctx.reply(t("A location pin doesn't fit this step."))
     elif ctx.conv.data.get("choices"):
-        ctx.reply(t("Please choose one of the buttons below."))
+        ctx.reply(t("Please choose one of the options offered."))
     await DIALOG.prompt(ctx)
 
 

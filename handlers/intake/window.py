@@ -23,7 +23,7 @@ WINDOWS = {
 async def prompt_window(ctx: Context) -> None:
     """When a visit suits the resident."""
     options = [(f"w:{k}", ctx.t(v)) for k, v in WINDOWS.items()]
-    ctx.ask(ctx.t("When would a visit suit you? Choose below or type a time."), options, columns=2)
+    ctx.ask(ctx.t("When would a visit suit you? Choose one of the times, or type one."), options, columns=2)
 
 
 async def handle_window(ctx: Context, value: str | None) -> Outcome:

@@ -86,7 +86,7 @@ async def _not_understood(ctx: Context, step: str) -> None:
     if ctx.inbound.kind == Kind.PHOTO:
         ctx.reply(t("Thanks for the photo. You can send photos a little later, in the photo step."))
     elif ctx.conv.data.get("choices"):
-        ctx.reply(t("Please choose one of the buttons below."))
+        ctx.reply(t("Please choose one of the options offered."))
     else:
         ctx.reply(t("Sorry, that doesn't fit here."))
     await DIALOG.prompt(ctx)

@@ -56,7 +56,7 @@ async def convert_dialog(ctx: Context, value: str | None) -> None:
         ctx.ask(t("Which department should take it?"), [*options, ("cancel", t("Cancel"))])
         return
     if step in ("kind", "department") and not (value and (value in MATTER_KINDS or value.startswith("d:"))):
-        ctx.reply(t("Please choose one of the buttons below."))
+        ctx.reply(t("Please choose one of the options offered."))
         return
     kind = str(ctx.conv.data.get("kind", ""))
     end_dialog(ctx)

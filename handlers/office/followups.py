@@ -88,7 +88,7 @@ async def followup_dialog(ctx: Context, value: str | None) -> None:
         return
     if ctx.conv.step == "outcome":
         if value not in OUTCOMES:
-            ctx.reply(ctx.t("Please choose one of the buttons below."))
+            ctx.reply(ctx.t("Please choose one of the options offered."))
             return
         ctx.conv.step = "note"
         ctx.conv.data = {**ctx.conv.data, "outcome": value}

@@ -162,7 +162,7 @@ async def matter_dialog(ctx: Context, value: str | None) -> None:
         elif step == MatterTap.HAND:
             chosen = {f"p:{p.id}": p for p in await _candidates(ctx, ticket)}.get(value or "")
             if chosen is None:
-                ctx.reply(t("Please choose one of the buttons below."))
+                ctx.reply(t("Please choose one of the options offered."))
                 return
             end_dialog(ctx)
             await handling.hand_to(ctx.session, community, ticket, ctx.person, chosen, ctx.now, notices)
@@ -170,7 +170,7 @@ async def matter_dialog(ctx: Context, value: str | None) -> None:
         elif step == MatterTap.FORWARD:
             department = value[2:] if value and value.startswith("d:") else ""
             if community.matters.department(department) is None:
-                ctx.reply(t("Please choose one of the buttons below."))
+                ctx.reply(t("Please choose one of the options offered."))
                 return
             ctx.conv.step, ctx.conv.data = "reason", {**ctx.conv.data, "department": department}
             ctx.ask(t("Why? The resident will read this."), [("skip", t("Skip"))])

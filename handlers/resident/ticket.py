@@ -218,7 +218,7 @@ async def ticket_dialog(ctx: Context, value: str | None) -> None:
             ctx.reply(t("Thank you! Your request {number} is complete.", number=ticket.number))
         elif step == "decline":
             if value not in DECLINE_REASONS:
-                ctx.reply(t("Please choose one of the buttons below."))
+                ctx.reply(t("Please choose one of the options offered."))
                 return
             row = await _quote(ctx, ticket, str(data.get("quote")))
             end_dialog(ctx)

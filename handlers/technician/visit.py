@@ -71,7 +71,7 @@ async def step_appt(ctx: Context, ticket: Ticket, value: str | None) -> None:
     if at is None and ctx.inbound.kind == Kind.TEXT:
         at = parse_time(ctx, ticket, ctx.inbound.text.strip())
     if at is None:
-        ctx.reply(ctx.t("Please choose a time below or type one like 14:30."))
+        ctx.reply(ctx.t("Please choose one of the times offered, or type one like 14:30."))
         await start_appt(ctx, ticket)
         return
     if ticket.appointment_at is not None and ticket.status == "scheduled":

@@ -24,6 +24,11 @@ async def job_details(v: View) -> Outbound:
         lines = [
             t("📋 Your job {headline}", headline=v.headline()),
             t("Address: {where}", where=v.where(private=True)),
+            *(
+                [t("Location pin: {lat:.5f}, {lon:.5f}", lat=tk.latitude, lon=tk.longitude)]
+                if tk.latitude is not None
+                else []
+            ),
             t("Problem: {text}", text=tk.description),
             t("Planned by the office: there is no resident to contact.")
             if residentless(tk)
@@ -31,18 +36,22 @@ async def job_details(v: View) -> Outbound:
         ]
         return message("\n".join(lines), photos=photos[:9], important=True)
     v.audit("job_details", room=True)
+    # Where, when and by when first, the resident's own words last: a channel that keeps only so many bytes
+    # of a message (WeCom keeps 2048) or a reader who stops early still has what the visit needs.
     lines = [
         t("📋 Your job {headline}", headline=v.headline()),
         t("Address: {where}", where=v.where(private=True)),
-        t("Resident's phone: {phone}", phone=tk.phone),
-        t("Problem: {text}", text=tk.description),
-        t("Preferred time: {window}", window=t(tk.preferred_window)),
-        t("Please contact the resident within {limit}.", limit=duration(v, "contact")),
     ]
     if tk.latitude is not None:
         lines.append(t("Location pin: {lat:.5f}, {lon:.5f}", lat=tk.latitude, lon=tk.longitude))
+    lines += [
+        t("Resident's phone: {phone}", phone=tk.phone),
+        t("Preferred time: {window}", window=t(tk.preferred_window)),
+        t("Please contact the resident within {limit}.", limit=duration(v, "contact")),
+    ]
     if tk.voice_ref:
         lines.append(t("The resident also left a voice message."))
+    lines.append(t("Problem: {text}", text=tk.description))
     return message("\n".join(lines), photos=photos[:9], important=True)
 
 

@@ -71,10 +71,10 @@ async def code_help(v: View) -> Outbound:
     token = await resident_token(v)
     return message(
         v.t(
-            "{technician} could not enter your code for {number}. If they are at your door, tap the "
-            "button below.",
+            "{technician} could not enter your code for {number}. If they are at your door, choose “{here}”.",
             technician=v.notice.data["technician"],
             number=v.ticket.number,
+            here=v.t("The technician is here"),
         ),
         choices=[[Choice(encode(ResidentTap(token, ResidentTap.HERE)), v.t("The technician is here"))]],
         important=True,

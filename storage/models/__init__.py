@@ -23,7 +23,7 @@ from storage.models.tickets import (
     TicketPhoto,
     Timer,
 )
-from storage.models.wechat import WeChatChat, WeChatToken, WeComCard
+from storage.models.wechat import WeChatChat, WeChatQuota, WeChatToken, WeComCard
 
 __all__ = [
     "ActionToken",
@@ -51,6 +51,7 @@ __all__ = [
     "Timer",
     "UTCDateTime",
     "WeChatChat",
+    "WeChatQuota",
     "WeChatToken",
     "WeComCard",
 ]

@@ -1,4 +1,4 @@
-"""WeChat's shared state: the access-token cache, per-chat choices, WeCom template cards."""
+"""WeChat's shared state: the access-token cache, per-chat choices, WeCom template cards, message quotas."""
 
 from __future__ import annotations
 
@@ -53,3 +53,21 @@ class WeComCard(Base):
     response_code: Mapped[str] = mapped_column(Text, default="")
     code_used: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime]
+
+
+class WeChatQuota(Base):
+    """What a follower's last actions allow the Official Account to send them as customer-service messages.
+
+    Since 2023-06-12 WeChat allows 5 within 48 hours of the user's last message (each message resets it) and
+    3 within a minute of a menu click, a follow or a QR scan. One row per follower, shared by every worker.
+    """
+
+    __tablename__ = "wechat_quotas"
+
+    channel: Mapped[str] = mapped_column(String(20), primary_key=True)
+    chat_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    message_at: Mapped[datetime | None]  # the user's last message
+    message_used: Mapped[int] = mapped_column(Integer, default=0)
+    event_at: Mapped[datetime | None]  # the user's last menu click, follow or scan
+    event_used: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime]

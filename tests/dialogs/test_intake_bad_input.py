@@ -70,6 +70,9 @@ async def test_descriptions_empty_whitespace_and_huge(harness: Harness) -> None:
     for bad in ("   ", "\n\t", "a"):
         replies = await harness.say(U, bad)
         assert "describe the problem" in replies[0].text
+    for emoji in ("🙏🙏🙏", "😭？！", "……", "👍"):
+        replies = await harness.say(U, emoji)
+        assert "Emoji and punctuation alone" in replies[0].text
     replies = await harness.say(U, "漏" * 5000)
     assert "5000 characters" in replies[0].text and "1000" in replies[0].text
     assert await step(harness) == "description"
@@ -106,7 +109,7 @@ async def test_photo_step_takes_nine_and_refuses_the_rest(harness: Harness) -> N
 async def test_text_where_a_choice_is_expected_and_choice_by_label(harness: Harness) -> None:
     await to_step(harness, "address")
     replies = await harness.say(U, "whatever")
-    assert "choose one of the buttons" in replies[0].text
+    assert "choose one of the options" in replies[0].text
     await harness.say(U, "public area (lobby, lift, garage, garden…)")  # the label typed out works too
     assert await step(harness) == "public_place"
 

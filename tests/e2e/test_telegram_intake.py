@@ -111,6 +111,9 @@ async def test_oversized_and_fake_photos_are_refused(tgbot: TgBot) -> None:
     await tgbot.tap(U, "Public area", expect="Where exactly")
     await tgbot.say(U, "Lobby of building 3", expect="phone")
     await tgbot.say(U, "13812345678", expect="describe")
+    # Emoji or punctuation alone is not a description: refused kindly, the question stands.
+    await tgbot.say(U, "🙏🙏😭", expect="Emoji and punctuation alone")
+    await tgbot.say(U, "？？？!!", expect="for example")
     await tgbot.say(U, "The lobby door is broken", expect="")
     message = tgbot.newest_with_button(U, "Yes")
     count = len(server.sent_to(U))

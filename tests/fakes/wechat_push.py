@@ -118,10 +118,11 @@ class OAPusher(_Pusher):
         return await self.http.post(self.path, params=params, content=body.encode("utf-8"))
 
     async def send(self, user: str, msg_type: str, *, active: bool = True, **fields: Any) -> httpx.Response:
-        """A user's message or event; a message (not an unsubscribe) restarts their 48-hour window (WeChat
-        notes it before it forwards the message to us)."""
+        """A user's message or event; a message restarts their 48-hour allowance, a menu click, follow or
+        scan (not an unsubscribe) gives the one-minute allowance (WeChat notes it before it forwards the
+        message to us)."""
         if self.server is not None and active:
-            self.server.user_active(user)
+            self.server.user_active(user, event=msg_type == "event")
         return await self.post(to_xml(self.fields(user, msg_type, **fields)))
 
     async def text(self, user: str, content: str, **fields: Any) -> httpx.Response:

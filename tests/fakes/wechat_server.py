@@ -11,6 +11,17 @@ Paths mirror WeChat's: `/oa/cgi-bin/token`, `/oa/cgi-bin/message/custom/send`, `
 `/work/cgi-bin/webhook/send?key=` (the robot). Answers carry WeChat's error codes: 40001/42001 for a bad or
 expired token, 45015 outside the 48-hour window, 45047 over the customer-service quota, 43004 for a user who
 no longer follows the account. `now` is the clock that decides windows and token expiry.
+
+WeChat's rules as the real platform enforces them (since 2023):
+
+- **Customer-service quota.** A message from the user allows 5 customer-service messages within 48 hours
+  (each new message resets the allowance, it does not add to it); a menu click, a follow or a QR scan allows
+  3 within one minute. The short allowance is spent first. Over it: 45047; no live allowance at all: 45015.
+- **Bytes.** A text's content is at most 2048 bytes of UTF-8: the Official Account refuses a longer one
+  (45002); WeCom keeps the first 2048 bytes and drops the tail without a word (`truncated` counts them).
+- **WeCom per member.** An app may send one member 30 messages a minute and 1,000 an hour; the rest are
+  answered "ok" and never arrive (`dropped` counts them). These windows run on `wall` (real seconds, or a
+  test's fake wall shared with the sender).
 """
 
 from __future__ import annotations
@@ -38,6 +49,12 @@ from starlette.routing import Route
 _log = logging.getLogger(__name__)
 JSON = dict[str, Any]
 WINDOW = timedelta(hours=48)
+EVENT_WINDOW = timedelta(minutes=1)
+MESSAGE_QUOTA = 5  # customer-service messages per message from the user (within 48 hours)
+EVENT_QUOTA = 3  # per menu click, follow or scan (within a minute)
+TEXT_BYTES = 2048
+MEMBER_PER_MINUTE = 30
+MEMBER_PER_HOUR = 1000
 # Temporary media (media/upload) by type: the most bytes WeChat and WeCom accept.
 UPLOAD_LIMITS = {"image": 10 * 2**20, "voice": 2 * 2**20, "video": 10 * 2**20, "file": 20 * 2**20}
 
@@ -67,6 +84,7 @@ ERRORS = {
     45009: "reach max api daily quota limit",
     45015: "response out of time limit or subscription is canceled",
     45047: "out of response count limit",
+    45002: "content size out of limit",
     48001: "api unauthorized",
     60111: "invalid userid",
     40095: "invalid response_code",
@@ -77,6 +95,23 @@ ERRORS = {
 def error(code: int) -> WeChatError:
     """The error with WeChat's own message."""
     return WeChatError(code, ERRORS.get(code, "error"))
+
+
+@dataclass
+class Grant:
+    """What a user's last action of one kind allows: `quota` messages until `until`, `used` so far."""
+
+    until: datetime
+    quota: int
+    used: int = 0
+
+    def live(self, now: datetime) -> bool:
+        """Still within its time."""
+        return now <= self.until
+
+    def left(self, now: datetime) -> int:
+        """Messages still allowed now."""
+        return self.quota - self.used if self.live(now) else 0
 
 
 @dataclass
@@ -128,6 +163,7 @@ class FakeWeChatServer:
         self,
         *,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        wall: Callable[[], datetime] = lambda: datetime.now(UTC),
         app_id: str = "wx5e1a0c0ffee0a001",
         app_secret: str = "oa-secret",
         corp_id: str = "ww5e1a0c0ffee0b002",
@@ -138,6 +174,7 @@ class FakeWeChatServer:
         port: int = 0,
     ) -> None:
         self.now = now
+        self.wall = wall
         self.app_id, self.app_secret = app_id, app_secret
         self.corp_id, self.corp_secret, self.agent_id = corp_id, corp_secret, agent_id
         self.robot_key = robot_key
@@ -151,9 +188,13 @@ class FakeWeChatServer:
         self.media_names: dict[str, str] = {}  # media id -> the uploaded file's name
         self.uploads: list[tuple[str, bytes]] = []  # (app, bytes) in order
         self.pictures: dict[str, bytes] = {}
-        self.interactions: dict[str, datetime] = {}  # openid -> last message to the account
-        self.cs_counts: Counter[str] = Counter()  # customer-service messages since the last interaction
-        self.cs_quota: int | None = None  # WeChat's is 20 per interaction; None = unlimited
+        self.interactions: dict[str, datetime] = {}  # openid -> last message or event to the account
+        # openid -> (message grant, event grant): see the module docstring.
+        self.grants: dict[str, dict[str, Grant]] = {}
+        self.refused: Counter[str] = Counter()  # customer-service messages answered 45047, per openid
+        self.truncated: Counter[str] = Counter()  # WeCom texts cut at 2048 bytes, per member
+        self.dropped: Counter[str] = Counter()  # WeCom messages over a member's limits, per member
+        self.member_sends: dict[str, deque[datetime]] = {}  # member -> wall times of delivered messages
         self.unfollowed: set[str] = set()
         self.unknown_users: set[str] = set()
         self.menu_unavailable = False
@@ -235,10 +276,24 @@ class FakeWeChatServer:
         """Every token handed out so far is unknown (40001)."""
         self.tokens.clear()
 
-    def user_active(self, openid: str, at: datetime | None = None) -> None:
-        """The user wrote to the account: the 48-hour window and the customer-service quota start again."""
-        self.interactions[openid] = at or self.now()
-        self.cs_counts[openid] = 0
+    def user_active(self, openid: str, at: datetime | None = None, *, event: bool = False) -> None:
+        """The user wrote to the account (5 customer-service messages within 48 hours from now), or clicked
+        its menu, followed it or scanned its code (`event`: 3 within a minute). Replaces that kind's grant."""
+        when = at or self.now()
+        self.interactions[openid] = when
+        kind, period, quota = (
+            ("event", EVENT_WINDOW, EVENT_QUOTA) if event else ("message", WINDOW, MESSAGE_QUOTA)
+        )
+        self.grants.setdefault(openid, {})[kind] = Grant(when + period, quota)
+
+    def exhaust(self, openid: str) -> None:
+        """Every live allowance of the user is used up: the next customer-service message gets 45047."""
+        for grant in self.grants.get(openid, {}).values():
+            grant.used = grant.quota
+
+    def cs_left(self, openid: str) -> int:
+        """Customer-service messages the user may still be sent now."""
+        return sum(g.left(self.now()) for g in self.grants.get(openid, {}).values())
 
     def add_media(self, data: bytes) -> str:
         """Bytes the bot may download as temporary media (a user's photo); returns the media_id."""
@@ -417,14 +472,13 @@ class FakeWeChatServer:
         to = str(body.get("touser", ""))
         if to in self.unknown_users:
             raise error(40003)
-        last = self.interactions.get(to)
-        if to in self.unfollowed or last is None or self.now() - last > WINDOW:
-            raise error(45015)
-        if self.cs_quota is not None and self.cs_counts[to] >= self.cs_quota:
-            raise error(45047)
+        grant = self._cs_grant(to)
         kind = body.get("msgtype", "")
         if kind == "text":
-            sent = Sent("oa", to, "text", text=body["text"]["content"], body=body)
+            content = str(body["text"]["content"])
+            if len(content.encode("utf-8")) > TEXT_BYTES:
+                raise error(45002)
+            sent = Sent("oa", to, "text", text=content, body=body)
         elif kind == "image":
             media_id = body["image"]["media_id"]
             if media_id not in self.media:
@@ -441,9 +495,22 @@ class FakeWeChatServer:
             sent = Sent("oa", to, "msgmenu", text=text, items=items, body=body)
         else:
             raise WeChatError(40008, "invalid message type")
-        self.cs_counts[to] += 1
+        grant.used += 1
         self.sent.append(sent)
         return {}
+
+    def _cs_grant(self, to: str) -> Grant:
+        """The allowance a customer-service message to `to` is spent from (the short one first)."""
+        now = self.now()
+        grants = self.grants.get(to, {})
+        live = [g for g in (grants.get("event"), grants.get("message")) if g is not None and g.live(now)]
+        if to in self.unfollowed or not live:
+            raise error(45015)
+        for grant in live:
+            if grant.used < grant.quota:
+                return grant
+        self.refused[to] += 1
+        raise error(45047)
 
     def _template_send(self, p: JSON) -> JSON:
         body = p.get("body") or {}
@@ -516,8 +583,15 @@ class FakeWeChatServer:
             raise error(60111)
         kind = body.get("msgtype", "")
         msgid = f"w{next(self._ids)}"
+        if not self._member_allows(to):
+            self.dropped[to] += 1  # WeCom answers "ok" and the member never sees it
+            return {"msgid": msgid}
         if kind == "text":
-            self.sent.append(Sent("work", to, "text", text=body["text"]["content"], body=body))
+            content = str(body["text"]["content"])
+            kept = content.encode("utf-8")[:TEXT_BYTES].decode("utf-8", errors="ignore")
+            if kept != content:
+                self.truncated[to] += 1
+            self.sent.append(Sent("work", to, "text", text=kept, body=body))
             return {"msgid": msgid}
         if kind in ("image", "file"):
             media_id = body[kind]["media_id"]
@@ -543,6 +617,28 @@ class FakeWeChatServer:
             self.codes[code] = task_id
             return {"msgid": msgid, "response_code": code}
         raise WeChatError(40008, "invalid message type")
+
+    def _member_allows(self, member: str) -> bool:
+        """Count one message to a member; False when it is over 30 a minute or 1,000 an hour."""
+        now = self.wall()
+        times = self.member_sends.setdefault(member, deque())
+        while times and now - times[0] >= timedelta(hours=1):
+            times.popleft()
+        last_minute = sum(1 for t in times if now - t < timedelta(minutes=1))
+        if last_minute >= MEMBER_PER_MINUTE or len(times) >= MEMBER_PER_HOUR:
+            return False
+        times.append(now)
+        return True
+
+    def member_peak(self, member: str, span: timedelta) -> int:
+        """The most messages delivered to a member within any `span` (for pacing tests)."""
+        times = sorted(self.member_sends.get(member, ()))
+        best, start = 0, 0
+        for end, t in enumerate(times):
+            while t - times[start] >= span:
+                start += 1
+            best = max(best, end - start + 1)
+        return best
 
     def _card_update(self, p: JSON) -> JSON:
         body = p.get("body") or {}

@@ -51,6 +51,9 @@ def wechat_settings(server: FakeWeChatServer, *, safe_mode: bool = True, **extra
     # Inbound flood control and the daily ticket cap are off: the fake clock stands still (as in tgbot.py).
     values.setdefault("baoxiu_flood_per_minute", 0)
     values.setdefault("baoxiu_max_open_tickets_per_day", 0)
+    # WeCom's per-member pacing runs on the wall clock: off here (the fake clock stands still), on in
+    # tests/wechat/test_pacing.py, which gives the sender and the fake server one fake wall clock.
+    values.setdefault("wecom_member_per_minute", 0)
     values.update(extra)
     return values
 

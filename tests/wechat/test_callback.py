@@ -189,12 +189,12 @@ async def test_unknown_message_types_get_a_polite_answer_once(wxbot: WxBot) -> N
     for _ in range(3):  # WeChat's retries of the same MsgId, each with a fresh nonce
         assert (await wxbot.oa.post(video)).status_code == 200
     answer = await wxbot.server.wait_for_message(U, ZH_UNSUPPORTED)
-    for msg_type, extra in (
-        ("link", {"Title": "t", "Url": "https://example.com"}),
-        ("shortvideo", {"MediaId": "s"}),
+    for count, (msg_type, extra) in enumerate(
+        (("link", {"Title": "t", "Url": "https://example.com"}), ("shortvideo", {"MediaId": "s"})), 2
     ):
+        # One at a time: answers due together for one resident would go as one message (quota).
         await wxbot.oa.send(U, msg_type, **extra)
-    await wxbot.server.wait_for(lambda: len(wxbot.server.sent_to(U)) == 3)
+        await wxbot.server.wait_for(lambda n=count: len(wxbot.server.sent_to(U)) == n)  # type: ignore[misc]
     await wxbot.tick(0)
     assert [s.shown for s in wxbot.server.sent_to(U)].count(answer.shown) == 3
     # Events the bot has nothing to say about are answered "success" and ignored.
@@ -230,6 +230,8 @@ async def test_repeated_deliveries_of_a_message_have_one_effect(wxbot: WxBot) ->
     for _ in range(3):
         response = await wxbot.oa.post(xml)
         assert (response.status_code, response.text) == (200, "success")
+    # Answered before the click comes: two answers due together would go as one message (quota).
+    await wxbot.server.wait_for(lambda: len(wxbot.server.sent_to(U)) == 1)
     click = to_xml(wxbot.oa.fields(U, "event", Event="CLICK", EventKey="office"))
     for _ in range(3):
         assert (await wxbot.oa.post(click)).text == "success"

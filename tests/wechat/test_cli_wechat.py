@@ -112,3 +112,22 @@ async def test_wechat_check_and_bind(
     environment(monkeypatch, tmp_path, server, wecom_secret="nope")
     assert await run("wechat", "check") == 1
     assert "WeCom app: refused" in capsys.readouterr().out
+
+
+async def test_wechat_check_warns_about_fields_the_2023_layout_hides_or_cuts(
+    server: FakeWeChatServer,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    environment(monkeypatch, tmp_path, server)
+    assert await run("wechat", "check") == 0
+    assert "warning" not in capsys.readouterr().out  # the default fields fit the new layout
+    old = "first=title,keyword1=number,thing2=body,phrase3=物业服务中心维修部,remark=hint"
+    environment(monkeypatch, tmp_path, server, wechat_template_fields=old)
+    assert await run("wechat", "check") == 0  # warnings, not failures
+    out = capsys.readouterr().out
+    assert "first=title: WeChat no longer shows" in out and "remark=hint: WeChat no longer shows" in out
+    assert "thing2=body: free text in a field of 20 characters" in out
+    assert "phrase3=物业服务中心维修部: 9 characters, the field shows 5" in out
+    assert "keyword1" not in out

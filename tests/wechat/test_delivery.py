@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 from bot.app import build_app
 from bot.wechat.channel import WeChatChannel
 from bot.wechat.client import TOKEN_ERRORS
-from bot.wechat.oa_outbound import CS_QUOTA, chunks, template_data
+from bot.wechat.templates import DEFAULT_FIELDS, field_limit, template_data, warnings
+from bot.wechat.text import chunks
 from dispatch.clock import FakeClock
 from handlers.messages import Choice, Outbound
 from handlers.outbox import write_outbox
@@ -60,8 +61,9 @@ async def settled(bot: WxBot, row_id: int, status: str = "sent") -> OutboxMessag
 
 
 async def resident(bot: WxBot, user: str = RESIDENT) -> None:
-    """A follower who has written to the account (so we know them and their window is open)."""
+    """A follower who has written to the account (so we know them and their 48 hours are open)."""
     await bot.event(user, "subscribe")
+    await bot.say(user, "/help")
 
 
 async def test_inside_the_window_customer_service_outside_a_template(wxbot: WxBot) -> None:
@@ -82,13 +84,14 @@ async def test_inside_the_window_customer_service_outside_a_template(wxbot: WxBo
     template = bot.server.sent_to(RESIDENT)[-1]
     assert template.kind == "template" and template.body["template_id"] == TEMPLATE_ID
     data = template.body["data"]
-    assert data["first"]["value"] == "BX-20261123-0042 已完成"
-    assert data["keyword1"]["value"] == "BX-20261123-0042"
-    assert data["keyword2"]["value"] == "请确认是否修好"
-    assert data["keyword3"]["value"] == bot.clock.now().astimezone(bot.app.site.default.timezone).strftime(  # type: ignore[union-attr]
+    # The 2023 layout: no first or remark, one line per field, within its limit.
+    assert set(data) == {"character_string1", "phrase2", "thing3", "time4"}
+    assert data["character_string1"]["value"] == "BX-20261123-0042"
+    assert data["phrase2"]["value"] == ZH("News") and len(ZH("News")) <= 5
+    assert data["thing3"]["value"] == "已完成"
+    assert data["time4"]["value"] == bot.clock.now().astimezone(bot.app.site.default.timezone).strftime(  # type: ignore[union-attr]
         "%Y-%m-%d %H:%M"
     )
-    assert data["remark"]["value"] == ZH("Send us any message in this chat to see the details and answer.")
     # A tap's short answer is not worth a template message.
     answer = await settled(bot, await send(bot, "wechat", RESIDENT, "✅", callback_id="wx:1"))
     assert answer.channel_message_id is None
@@ -102,25 +105,23 @@ async def test_wechat_says_out_of_window_so_a_template_goes(wxlite: WxBot) -> No
     assert done.channel_message_id.startswith("tpl:")  # type: ignore[union-attr]
 
 
-async def test_customer_service_quota_is_retried_later_for_that_chat_only(wxbot: WxBot) -> None:
+async def test_wechat_saying_45047_sends_a_template_at_once_and_stops_spending(wxbot: WxBot) -> None:
     bot = wxbot
     await resident(bot)
     await resident(bot, OTHER)
-    bot.server.cs_quota = 0  # every further customer-service message to anyone answers 45047
-    held = await send(bot, "wechat", RESIDENT, "第一条")
-    for _ in range(200):
-        if (await row(bot, held)).attempts:
-            break
-        await asyncio.sleep(0.01)
-    waiting = await row(bot, held)
-    assert waiting.status == "pending" and str(CS_QUOTA) in waiting.error
-    # The channel isn't paused: another resident still gets theirs once the quota allows it.
-    bot.server.cs_quota = None
+    bot.server.exhaust(RESIDENT)  # another tool spent the allowance: WeChat answers 45047
+    calls = len(bot.server.calls("oa:message/custom/send"))
+    notice = await settled(bot, await send(bot, "wechat", RESIDENT, "BX-20261123-0042 师傅已出发"))
+    assert notice.channel_message_id.startswith("tpl:") and notice.attempts == 1  # type: ignore[union-attr]
+    assert bot.server.refused[RESIDENT] == 1 and bot.server.sent_to(RESIDENT)[-1].kind == "template"
+    # The ledger knows now: the next notice goes as a template without trying WeChat's quota again.
+    again = await settled(bot, await send(bot, "wechat", RESIDENT, "BX-20261123-0042 师傅已到达"))
+    assert again.channel_message_id.startswith("tpl:")  # type: ignore[union-attr]
+    assert bot.server.refused[RESIDENT] == 1
+    assert len(bot.server.calls("oa:message/custom/send")) == calls + 1
+    # Another resident's allowance is their own.
     other = await settled(bot, await send(bot, "wechat", OTHER, "给另一位业主"))
     assert other.channel_message_id.startswith("cs:")  # type: ignore[union-attr]
-    bot.clock.advance(timedelta(seconds=5))
-    bot.app.sender.wake()  # type: ignore[union-attr]
-    assert (await settled(bot, held)).channel_message_id.startswith("cs:")  # type: ignore[union-attr]
 
 
 async def test_an_unreachable_resident_fails_and_the_supervisor_is_told(wxbot: WxBot) -> None:
@@ -294,9 +295,16 @@ async def test_escalations_reach_the_supervisors_robot(wxbot: WxBot) -> None:
 def test_chunks_and_template_limits() -> None:
     assert chunks("a\nb", 3) == ["a\nb"]
     assert chunks("x" * 7, 3) == ["xxx", "xxx", "x"]
-    assert all(len(c) <= 1800 for c in chunks("长" * 5000))
+    assert all(len(c.encode()) <= 2000 for c in chunks("长" * 5000))
+    assert "".join(chunks("长" * 5000)) == "长" * 5000
     data = template_data(
         "thing1=title,character_string2=number,time3=time,remark=物业服务中心", "维修进度" * 10, "", "t"
     )
     assert len(data["thing1"]["value"]) == 20 and data["character_string2"]["value"] == "—"
+    long = "✅ BX-20261123-0042 维修已完成，师傅已离开现场，请您检查水龙头是否还漏水\n第二行"
+    new = template_data(DEFAULT_FIELDS, long, "hint", "2026-11-23 10:00", "待回复", "，回复即可作答")
+    assert new["thing3"]["value"].endswith("，回复即可作答") and len(new["thing3"]["value"]) == 20
+    assert new["thing3"]["value"].startswith("维修已完成")
+    assert all("\n" not in v["value"] and len(v["value"]) <= field_limit(k) for k, v in new.items())
+    assert warnings(DEFAULT_FIELDS) == []
     assert data["remark"]["value"] == "物业服务中心"
