@@ -32,9 +32,10 @@ class Settings(BaseSettings):
     # Webhook mode (production): Telegram POSTs updates to this https URL; its path is served by the web app.
     telegram_webhook_url: str | None = None
     telegram_webhook_secret: SecretStr | None = None
-    # Telegram's flood limits, enforced across all workers (0 turns one off): messages a second in all,
-    # a second per private chat (with a small burst), a minute per group.
-    telegram_rate_overall: float = Field(default=28.0, ge=0, le=1000)
+    # Telegram's flood limits, enforced across all workers (0 turns one off): at most so many messages in any
+    # second in all and in any minute per group, bursts included (hard ceilings, below Telegram's 30 and 20
+    # for network jitter); a second per private chat (with a small burst).
+    telegram_rate_overall: float = Field(default=25.0, ge=0, le=1000)
     telegram_rate_chat: float = Field(default=1.0, ge=0, le=100)
     telegram_rate_chat_burst: int = Field(default=2, ge=1, le=20)
     telegram_rate_group_per_minute: float = Field(default=18.0, ge=0, le=600)
