@@ -126,6 +126,10 @@ async def start_web(app: App) -> WebServer | None:
         log.warning(
             "web server not started (%s:%s: %s); /healthz and /metrics are off", web.host, web.port, exc
         )
+        if not app.settings.baoxiu_worker_id.strip():
+            # Another process may serve that port under the same default name: this one takes a name of its
+            # own, so the two never take each other's chats.
+            app.sender.rename()
         return None
     return web
 

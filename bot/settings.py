@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import socket
 from pathlib import Path
 from typing import Literal
 
@@ -45,6 +46,9 @@ class Settings(BaseSettings):
     telegram_connections: int = Field(default=8, ge=1, le=256)
     # Delivery: a worker's hold on a chat it is sending to; another worker takes over after this long.
     baoxiu_outbox_lease: float = Field(default=60.0, ge=1, le=3600)
+    # This worker's name in the outbox's leases; a restarted worker takes back the chats its predecessor of
+    # the same name held at once. Empty: host name and web port. Never the same for two running workers.
+    baoxiu_worker_id: str = Field(default="", max_length=100)
     # Inbound flood control per sender: a burst, then so many events a minute (0 turns it off).
     baoxiu_flood_burst: int = Field(default=15, ge=1, le=1000)
     baoxiu_flood_per_minute: float = Field(default=30.0, ge=0, le=6000)
@@ -254,6 +258,11 @@ class Settings(BaseSettings):
     def telegram_webhook(self) -> bool:
         """True when Telegram updates come by webhook rather than polling."""
         return self.has_telegram and self.telegram_webhook_url is not None
+
+    def worker_id(self) -> str:
+        """This worker's name in the outbox's leases: BAOXIU_WORKER_ID, else the host name and the web port
+        (two workers on one host serve on different ports; a restarted one gets the same name back)."""
+        return self.baoxiu_worker_id.strip() or f"{socket.gethostname()}:{self.baoxiu_web_port}"
 
     def policy(self) -> Policy:
         """Closure rules from these settings."""

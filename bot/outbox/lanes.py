@@ -342,3 +342,19 @@ async def renew(session: AsyncSession, held: list[Lane], owner: str, until: date
         .values(lease_until=until)
         .execution_options(synchronize_session=False)
     )
+
+
+async def release_all(session: AsyncSession, owner: str, channels: list[str]) -> int:
+    """Give up every lane of these channels `owner` holds: at a clean stop, and at start-up for the leases a
+    predecessor of the same name held when it died (nobody else sends under that name). Returns how many."""
+    result = await session.execute(
+        update(OutboxLane)
+        .where(
+            OutboxLane.lease_owner == owner,
+            OutboxLane.lease_until.is_not(None),
+            OutboxLane.channel.in_(channels),
+        )
+        .values(lease_owner="", lease_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

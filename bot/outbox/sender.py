@@ -76,6 +76,9 @@ class OutboxSender:
         self.lease = lease
         self.limits: dict[str, ChannelLimits] = limits if limits is not None else {}
         self.wall = wall
+        # A worker's name in the leases. Given (a stable name that survives restarts), the worker takes back
+        # at start the chats its dead predecessor held instead of waiting out their leases; by default a
+        # name of its own, never reused.
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self._wake = asyncio.Event()
         self._tap_wake = asyncio.Event()
@@ -85,6 +88,11 @@ class OutboxSender:
         self.last_run_at = clock.now()
         self.outcomes = Outcomes(db, clock, wall, self.wake)
         self.reservations = Reservations(db, wall, self.owner, lease)
+
+    def rename(self, owner: str | None = None) -> None:
+        """Use another name in the leases (a new one of its own by default); only before run_forever."""
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        self.reservations.owner = self.owner
 
     @property
     def fast(self) -> frozenset[str]:
@@ -114,6 +122,7 @@ class OutboxSender:
         )
         taps = asyncio.create_task(answering, name="outbox:answers")
         try:
+            await self.release_leases("taken back from a predecessor")
             while True:
                 self.last_run_at = self.clock.now()
                 try:
@@ -127,6 +136,21 @@ class OutboxSender:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            # Nothing is in flight any more: hand the chats back, so a successor need not wait for the leases.
+            await self.release_leases("released at stop")
+
+    async def release_leases(self, why: str) -> None:
+        """Give up every lane held under this worker's name (never raises: the leases simply run out)."""
+        if not self.channels:
+            return
+        try:
+            async with self.db.transaction() as session:
+                count = await lanes.release_all(session, self.owner, sorted(self.channels))
+        except Exception:
+            log.warning("could not release the leases of %s", self.owner, exc_info=True)
+            return
+        if count:
+            log.info("%d chat lease(s) of %s %s", count, self.owner, why)
 
     async def _claim_and_spawn(self, free: int) -> None:
         """Claim up to `free` chats and start draining them: a few first, so that the first messages of a big
