@@ -48,7 +48,10 @@ class TelegramRunner:
         self.app.services.deep_links["telegram"] = lambda payload: f"https://t.me/{username}?start={payload}"
         self.app.sender.limits["telegram"] = telegram_limits(settings)
         self.app.channels["telegram"] = TelegramDelivery(
-            application.bot, self.app.services.media, in_flight=settings.telegram_connections
+            application.bot,
+            self.app.services.media,
+            in_flight=settings.telegram_connections,
+            timeout=settings.telegram_send_timeout,
         )
         self._sender_task = asyncio.create_task(self.app.sender.run_forever(self.sender_interval))
         await application.start()

@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     # (httpcore checks every pooled connection on every call), so keep it small; 8 carries ~30 messages a
     # second up to 250 ms round trips. Raise it when Telegram is farther away than that.
     telegram_connections: int = Field(default=8, ge=1, le=256)
+    # Seconds a Bot API send may take before the bot stops waiting for the answer. A send that timed out
+    # after it reached Telegram may have been delivered: it is not sent again (see README "Delivery").
+    telegram_send_timeout: float = Field(default=10.0, gt=0, le=300)
     # Delivery: a worker's hold on a chat it is sending to; another worker takes over after this long.
     baoxiu_outbox_lease: float = Field(default=60.0, ge=1, le=3600)
     # This worker's name in the outbox's leases; a restarted worker takes back the chats its predecessor of

@@ -505,3 +505,23 @@ async def test_a_send_longer_than_the_lease_is_not_sent_twice(db: Database, cloc
     assert texts(delivery, "9") == ["Photo of the finished repair"]
     assert delivery.overlaps == 0
     assert await slow.pending_count() == 0
+
+
+async def test_a_send_in_doubt_is_not_sent_again_and_its_chat_waits(db: Database, clock: FakeClock) -> None:
+    """No answer to a send that reached the channel: it may have arrived, so it is finished as in doubt, never
+    repeated; the chat's next message waits long enough for a late delivery to come first."""
+    delivery = SlowDelivery()
+    delivery.errors_for["3"] = [DeliveryError("no answer: Timed out", in_doubt=True, settle=0.6)]
+    sender = OutboxSender(db, {CH: delivery}, clock)
+    await queue(
+        db, clock.now(), [Outbound(CH, "3", "Offer BX-9"), Outbound(CH, "3", "later"), Outbound(CH, "4", "x")]
+    )
+    started = time.monotonic()
+    await drain(sender)
+    assert texts(delivery, "3") == ["later"] and texts(delivery, "4") == ["x"]
+    later = next(at for chat, at in delivery.arrivals if chat == "3")
+    assert later - started >= 0.6
+    async with db.transaction() as s:
+        rows = (await s.execute(select(OutboxMessage).order_by(OutboxMessage.id))).scalars().all()
+    assert [r.status for r in rows] == ["in_doubt", "sent", "sent"]
+    assert rows[0].attempts == 1 and "not sent again" in rows[0].error
