@@ -283,6 +283,21 @@ def finish_stmt() -> Update:
 
 
 @cache
+def _mark_sending() -> Update:
+    rows = cast(Table, OutboxMessage.__table__)
+    return (
+        update(rows)
+        .where(rows.c.id == bindparam("b_id"), rows.c.status == "pending")
+        .values(sending_at=bindparam("b_at"))
+    )
+
+
+async def mark_sending(session: AsyncSession, row_id: int, at: datetime) -> None:
+    """Note that a row is being handed to its channel (only if still pending)."""
+    await session.execute(_mark_sending(), {"b_id": row_id, "b_at": at})
+
+
+@cache
 def _finish_and_release(fast: frozenset[str]) -> Select[Any]:
     rows, lanes = cast(Table, OutboxMessage.__table__), cast(Table, OutboxLane.__table__)
     done = finish_stmt().returning(rows.c.id).cte("done")

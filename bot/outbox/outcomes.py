@@ -81,7 +81,7 @@ class Outcomes:
             until = self.wall() + timedelta(seconds=max(0.0, exc.retry_after))
             async with self.db.transaction() as session:
                 await pause(session, channel, row.chat_id, until)
-                await Outbox(session).mark(row.id, error=str(exc)[:300])
+                await Outbox(session).mark(row.id, error=str(exc)[:300], sending_at=None)
             metrics.DELIVERY_FAILURES.labels(channel, "rate_limited").inc()
             log.warning("%s asked to wait %.1fs (chat %s): %s", channel, exc.retry_after, row.chat_id, exc)
             return "paused"
@@ -93,7 +93,7 @@ class Outcomes:
             delay = min(15.0, 0.5 * 2**level) * random.uniform(0.8, 1.2)
             async with self.db.transaction() as session:
                 await pause(session, channel, None, self.wall() + timedelta(seconds=delay))
-                await Outbox(session).mark(row.id, error=str(exc)[:300])
+                await Outbox(session).mark(row.id, error=str(exc)[:300], sending_at=None)
             metrics.DELIVERY_FAILURES.labels(channel, "outage").inc()
             log.warning("%s unreachable, pausing it %.1fs: %s", channel, delay, exc)
             return "paused"
@@ -105,8 +105,11 @@ class Outcomes:
             return "failed"
         delay = backoff(attempts)
         async with self.db.transaction() as session:
-            await Outbox(session).mark(
+            await Outbox(
+                session
+            ).mark(
                 row.id,
+                sending_at=None,  # the channel answered: it did not deliver, so the retry is no copy
                 attempts=attempts,
                 next_attempt_at=self.clock.now() + timedelta(seconds=delay),
                 error=str(exc)[:300],

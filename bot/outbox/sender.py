@@ -9,8 +9,11 @@ How a row goes out:
 2. **Reserve a slot.** On a channel with limits (Telegram), a send time is reserved in the database under
    the chat's and the channel's limits (see bot/outbox/ratelimit.py), so the limits hold for the deployment.
 3. **Send and record.** The row is marked sent (only if still pending). A worker that dies between sending
-   and recording leaves the row pending; once its lease runs out another worker sends it again, the one
-   duplicate Telegram itself cannot tell apart.
+   and recording leaves the row pending, and Telegram cannot be asked whether it arrived. A send that later
+   edits change in place (an offer with its Accept button, a matter's card) was marked in flight just before
+   the call: the next worker finishes it as `in_doubt` instead of sending a second live copy (at most once).
+   Any other send is sent again (a notice twice is the lesser harm than none); an edit repeated shows
+   nothing new. A send that timed out waiting for Telegram's answer is in doubt too (bot/outbox/outcomes.py).
 
 Failures: a permanent error (the user blocked the bot) is recorded on the row and in the ticket's log, and
 when the message was important the area's supervisor is told; a 429 pauses the chat and the channel for
@@ -52,6 +55,13 @@ FIRST_CLAIM = 16  # chats claimed before the rest of a pass (see _claim_and_spaw
 def utc_now() -> datetime:
     """Wall-clock time: leases and rate limits are about real seconds, whatever the domain clock says."""
     return datetime.now(UTC)
+
+
+def at_most_once(row: OutboxMessage) -> bool:
+    """A send that later edits change in place (an offer with its Accept button, a matter's card): a second
+    copy would stay live beside it, so after a crash in mid-call it is not sent again. Other sends are (a
+    notice shown twice is the lesser harm than one lost), and an edit repeated shows nothing new."""
+    return row.kind == "send" and bool(row.ref)
 
 
 class OutboxSender:
@@ -334,6 +344,14 @@ class OutboxSender:
         """Deliver one row; returns sent, skipped, failed (given up), retry, paused or lost (the lease).
 
         A sent row is recorded at once, or appended to `unrecorded` for the caller to record."""
+        if at_most_once(row) and row.sending_at is not None:
+            # Handed to the channel by a worker that stopped before it heard back: it may have arrived, and a
+            # second copy would stay live next to the one later edits change.
+            await self.outcomes.finish(
+                row, "in_doubt", error="in flight when its worker stopped; not sent again"
+            )
+            log.warning("outbox row %s was in flight when its worker stopped; not sent again", row.id)
+            return "skipped"
         message = Outbound.from_row(row.channel, row.chat_id, row.payload, row.ref, row.edit_ref)
         target: str | None = None
         if row.edit_ref:
@@ -354,6 +372,9 @@ class OutboxSender:
                 await asyncio.sleep(wait)
         if not self._holds(lane):
             return "lost"
+        if at_most_once(row):
+            async with self.db.transaction() as session:
+                await lanes.mark_sending(session, row.id, self.wall())
         started = time.monotonic()
         try:
             message_id = await self.channels[row.channel].deliver(message, target)
