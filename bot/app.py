@@ -95,7 +95,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None, site: Site | No
         mydata_link=timedelta(minutes=settings.baoxiu_mydata_link_minutes),
     )
     channels: dict[str, Delivery] = {}
-    sender = OutboxSender(db, channels, clock, lease=settings.baoxiu_outbox_lease)
+    sender = OutboxSender(db, channels, clock, lease=settings.baoxiu_outbox_lease, owner=settings.worker_id())
     limits = InboundLimits(
         flood_burst=settings.baoxiu_flood_burst,
         flood_per_minute=settings.baoxiu_flood_per_minute,

@@ -48,7 +48,10 @@ class TelegramRunner:
         self.app.services.deep_links["telegram"] = lambda payload: f"https://t.me/{username}?start={payload}"
         self.app.sender.limits["telegram"] = telegram_limits(settings)
         self.app.channels["telegram"] = TelegramDelivery(
-            application.bot, self.app.services.media, in_flight=settings.telegram_connections
+            application.bot,
+            self.app.services.media,
+            in_flight=settings.telegram_connections,
+            timeout=settings.telegram_send_timeout,
         )
         self._sender_task = asyncio.create_task(self.app.sender.run_forever(self.sender_interval))
         await application.start()
@@ -126,6 +129,10 @@ async def start_web(app: App) -> WebServer | None:
         log.warning(
             "web server not started (%s:%s: %s); /healthz and /metrics are off", web.host, web.port, exc
         )
+        if not app.settings.baoxiu_worker_id.strip():
+            # Another process may serve that port under the same default name: this one takes a name of its
+            # own, so the two never take each other's chats.
+            app.sender.rename()
         return None
     return web
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import socket
 from pathlib import Path
 from typing import Literal
 
@@ -33,9 +34,10 @@ class Settings(BaseSettings):
     # Webhook mode (production): Telegram POSTs updates to this https URL; its path is served by the web app.
     telegram_webhook_url: str | None = None
     telegram_webhook_secret: SecretStr | None = None
-    # Telegram's flood limits, enforced across all workers (0 turns one off): messages a second in all,
-    # a second per private chat (with a small burst), a minute per group.
-    telegram_rate_overall: float = Field(default=28.0, ge=0, le=1000)
+    # Telegram's flood limits, enforced across all workers (0 turns one off): at most so many messages in any
+    # second in all and in any minute per group, bursts included (hard ceilings, below Telegram's 30 and 20
+    # for network jitter); a second per private chat (with a small burst).
+    telegram_rate_overall: float = Field(default=25.0, ge=0, le=1000)
     telegram_rate_chat: float = Field(default=1.0, ge=0, le=100)
     telegram_rate_chat_burst: int = Field(default=2, ge=1, le=20)
     telegram_rate_group_per_minute: float = Field(default=18.0, ge=0, le=600)
@@ -43,8 +45,14 @@ class Settings(BaseSettings):
     # (httpcore checks every pooled connection on every call), so keep it small; 8 carries ~30 messages a
     # second up to 250 ms round trips. Raise it when Telegram is farther away than that.
     telegram_connections: int = Field(default=8, ge=1, le=256)
+    # Seconds a Bot API send may take before the bot stops waiting for the answer. A send that timed out
+    # after it reached Telegram may have been delivered: it is not sent again (see README "Delivery").
+    telegram_send_timeout: float = Field(default=10.0, gt=0, le=300)
     # Delivery: a worker's hold on a chat it is sending to; another worker takes over after this long.
     baoxiu_outbox_lease: float = Field(default=60.0, ge=1, le=3600)
+    # This worker's name in the outbox's leases; a restarted worker takes back the chats its predecessor of
+    # the same name held at once. Empty: host name and web port. Never the same for two running workers.
+    baoxiu_worker_id: str = Field(default="", max_length=100)
     # Inbound flood control per sender: a burst, then so many events a minute (0 turns it off).
     baoxiu_flood_burst: int = Field(default=15, ge=1, le=1000)
     baoxiu_flood_per_minute: float = Field(default=30.0, ge=0, le=6000)
@@ -283,6 +291,11 @@ class Settings(BaseSettings):
     def telegram_webhook(self) -> bool:
         """True when Telegram updates come by webhook rather than polling."""
         return self.has_telegram and self.telegram_webhook_url is not None
+
+    def worker_id(self) -> str:
+        """This worker's name in the outbox's leases: BAOXIU_WORKER_ID, else the host name and the web port
+        (two workers on one host serve on different ports; a restarted one gets the same name back)."""
+        return self.baoxiu_worker_id.strip() or f"{socket.gethostname()}:{self.baoxiu_web_port}"
 
     def policy(self) -> Policy:
         """Closure rules from these settings."""

@@ -16,8 +16,10 @@ class DeliveryError(Exception):
     """A channel could not deliver.
 
     `permanent`: never retried. `retry_after`: the channel asked us to wait (Telegram's 429). `outage`: the
-    channel could not be reached at all (connection refused, timeout): the channel is paused, the row is not
-    blamed.
+    channel could not be reached at all (connection refused, timeout before the request was out): the channel
+    is paused, the row is not blamed. `in_doubt`: the request reached the channel but no answer came (a read
+    timeout): it may have been delivered, so it is not sent again; the chat waits `settle` seconds, so that a
+    late delivery still comes before the chat's next message.
     """
 
     def __init__(
@@ -27,11 +29,15 @@ class DeliveryError(Exception):
         permanent: bool = False,
         retry_after: float | None = None,
         outage: bool = False,
+        in_doubt: bool = False,
+        settle: float = 0.0,
     ) -> None:
         super().__init__(message)
         self.permanent = permanent
         self.retry_after = retry_after
         self.outage = outage
+        self.in_doubt = in_doubt
+        self.settle = settle
 
 
 class Delivery(Protocol):

@@ -283,6 +283,21 @@ def finish_stmt() -> Update:
 
 
 @cache
+def _mark_sending() -> Update:
+    rows = cast(Table, OutboxMessage.__table__)
+    return (
+        update(rows)
+        .where(rows.c.id == bindparam("b_id"), rows.c.status == "pending")
+        .values(sending_at=bindparam("b_at"))
+    )
+
+
+async def mark_sending(session: AsyncSession, row_id: int, at: datetime) -> None:
+    """Note that a row is being handed to its channel (only if still pending)."""
+    await session.execute(_mark_sending(), {"b_id": row_id, "b_at": at})
+
+
+@cache
 def _finish_and_release(fast: frozenset[str]) -> Select[Any]:
     rows, lanes = cast(Table, OutboxMessage.__table__), cast(Table, OutboxLane.__table__)
     done = finish_stmt().returning(rows.c.id).cte("done")
@@ -342,3 +357,19 @@ async def renew(session: AsyncSession, held: list[Lane], owner: str, until: date
         .values(lease_until=until)
         .execution_options(synchronize_session=False)
     )
+
+
+async def release_all(session: AsyncSession, owner: str, channels: list[str]) -> int:
+    """Give up every lane of these channels `owner` holds: at a clean stop, and at start-up for the leases a
+    predecessor of the same name held when it died (nobody else sends under that name). Returns how many."""
+    result = await session.execute(
+        update(OutboxLane)
+        .where(
+            OutboxLane.lease_owner == owner,
+            OutboxLane.lease_until.is_not(None),
+            OutboxLane.channel.in_(channels),
+        )
+        .values(lease_owner="", lease_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

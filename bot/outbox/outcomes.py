@@ -15,7 +15,7 @@ from bot.ops import metrics
 from bot.outbox import lanes
 from bot.outbox.channel import MAX_ATTEMPTS, DeliveryError, backoff
 from bot.outbox.lanes import Lane
-from bot.outbox.ratelimit import pause
+from bot.outbox.ratelimit import lane_row, pause
 from bot.outbox.undelivered import tell_supervisor
 from dispatch.clock import Clock
 from storage.db import Database
@@ -81,17 +81,19 @@ class Outcomes:
             until = self.wall() + timedelta(seconds=max(0.0, exc.retry_after))
             async with self.db.transaction() as session:
                 await pause(session, channel, row.chat_id, until)
-                await Outbox(session).mark(row.id, error=str(exc)[:300])
+                await Outbox(session).mark(row.id, error=str(exc)[:300], sending_at=None)
             metrics.DELIVERY_FAILURES.labels(channel, "rate_limited").inc()
             log.warning("%s asked to wait %.1fs (chat %s): %s", channel, exc.retry_after, row.chat_id, exc)
             return "paused"
+        if exc.in_doubt:
+            return await self._in_doubt(row, exc)
         if exc.outage and not self._recently_ok(channel):
             level = self._outages.get(channel, 0)
             self._outages[channel] = level + 1
             delay = min(15.0, 0.5 * 2**level) * random.uniform(0.8, 1.2)
             async with self.db.transaction() as session:
                 await pause(session, channel, None, self.wall() + timedelta(seconds=delay))
-                await Outbox(session).mark(row.id, error=str(exc)[:300])
+                await Outbox(session).mark(row.id, error=str(exc)[:300], sending_at=None)
             metrics.DELIVERY_FAILURES.labels(channel, "outage").inc()
             log.warning("%s unreachable, pausing it %.1fs: %s", channel, delay, exc)
             return "paused"
@@ -103,8 +105,11 @@ class Outcomes:
             return "failed"
         delay = backoff(attempts)
         async with self.db.transaction() as session:
-            await Outbox(session).mark(
+            await Outbox(
+                session
+            ).mark(
                 row.id,
+                sending_at=None,  # the channel answered: it did not deliver, so the retry is no copy
                 attempts=attempts,
                 next_attempt_at=self.clock.now() + timedelta(seconds=delay),
                 error=str(exc)[:300],
@@ -112,6 +117,26 @@ class Outcomes:
         metrics.DELIVERY_FAILURES.labels(channel, "retry").inc()
         log.info("outbox row %s will retry in %.1fs: %s", row.id, delay, exc)
         return "retry"
+
+    async def _in_doubt(self, row: OutboxMessage, exc: DeliveryError) -> str:
+        """The channel got the request but never answered: it may have delivered it, so the row is finished as
+        `in_doubt`, not sent again (at most once where the channel cannot tell). The chat waits `settle`
+        seconds, so that a late delivery still comes before its next message; the channel pauses as for an
+        outage, so a stretch of slow answers puts only the calls already out in doubt."""
+        channel = row.channel
+        level = self._outages.get(channel, 0)
+        self._outages[channel] = level + 1
+        wall = self.wall()
+        chat_until = wall + timedelta(seconds=max(exc.settle, 0.0))
+        channel_until = wall + timedelta(seconds=min(15.0, 0.5 * 2**level) * random.uniform(0.8, 1.2))
+        async with self.db.transaction() as session:
+            await pause(session, channel, None, channel_until)  # the channel's row first: the lock order
+            lane = await lane_row(session, channel, row.chat_id)
+            lane.paused_until = max(chat_until, channel_until, lane.paused_until or wall)
+            await self.finish(row, "in_doubt", error=f"in doubt, not sent again: {exc}", session=session)
+        metrics.DELIVERY_FAILURES.labels(channel, "in_doubt").inc()
+        log.warning("outbox row %s to %s got no answer; not sent again: %s", row.id, channel, exc)
+        return "paused"
 
     def _recently_ok(self, channel: str) -> bool:
         last = self._last_ok.get(channel)

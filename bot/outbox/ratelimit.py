@@ -33,10 +33,25 @@ from storage.repositories import upsert
 
 @dataclass(frozen=True)
 class Rate:
-    """`per_second` messages a second on average, `burst` of them at once after a quiet spell."""
+    """`per_second` messages a second on average, `burst` of them at once after a quiet spell.
+
+    A GCRA rate lets `burst + per_second * W` messages (rounded down) into a window of W seconds: a burst
+    comes on top of the rate. `Rate.ceiling` picks the rate so that the sum never exceeds a limit.
+    """
 
     per_second: float
     burst: int = 1
+
+    @classmethod
+    def ceiling(cls, count: int, window: float, burst: int = 1) -> Rate:
+        """At most `count` messages in any `window` seconds (half-open), `burst` of them at once.
+
+        n conforming messages span at least (n - burst) steps, so count + 1 of them span at least
+        (count + 1 - burst) steps: one step of window / (count + 1 - burst) keeps them a whole window apart.
+        """
+        count = max(1, count)
+        burst = max(1, min(burst, count))
+        return cls((count + 1 - burst) / window, burst)
 
     @property
     def interval(self) -> float:
@@ -44,9 +59,15 @@ class Rate:
         return 1.0 / self.per_second
 
     @property
-    def tolerance(self) -> float:
-        """How far ahead of the average rate a burst may run, in seconds."""
-        return (max(1, self.burst) - 1) * self.interval
+    def step(self) -> timedelta:
+        """Time per message, rounded up to the microsecond: stamps are datetimes, and a step rounded down
+        would let `count + 1` messages into a window a few microseconds short of it."""
+        return timedelta(microseconds=math.ceil(1_000_000 / self.per_second - 1e-6))
+
+    @property
+    def tolerance(self) -> timedelta:
+        """How far ahead of the average rate a burst may run."""
+        return (max(1, self.burst) - 1) * self.step
 
 
 def _one_message(message: Outbound) -> int:
@@ -78,14 +99,14 @@ def allowed_at(stamp: datetime | None, rate: Rate, cost: int, now: datetime) -> 
     if stamp is None:
         return now
     cost = max(1, min(cost, max(1, rate.burst)))
-    earliest = stamp + timedelta(seconds=(cost - 1) * rate.interval - rate.tolerance)
+    earliest = stamp + (cost - 1) * rate.step - rate.tolerance
     return max(now, earliest)
 
 
 def advance(stamp: datetime | None, rate: Rate, cost: int, at: datetime) -> datetime:
     """The key's new stamp after sending `cost` messages at `at`."""
     base = at if stamp is None or stamp < at else stamp
-    return base + timedelta(seconds=max(1, cost) * rate.interval)
+    return base + max(1, cost) * rate.step
 
 
 async def channel_row(session: AsyncSession, key: str, *, lock: bool = True) -> RateLimit:

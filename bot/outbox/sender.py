@@ -9,8 +9,11 @@ How a row goes out:
 2. **Reserve a slot.** On a channel with limits (Telegram), a send time is reserved in the database under
    the chat's and the channel's limits (see bot/outbox/ratelimit.py), so the limits hold for the deployment.
 3. **Send and record.** The row is marked sent (only if still pending). A worker that dies between sending
-   and recording leaves the row pending; once its lease runs out another worker sends it again, the one
-   duplicate Telegram itself cannot tell apart.
+   and recording leaves the row pending, and Telegram cannot be asked whether it arrived. A send that later
+   edits change in place (an offer with its Accept button, a matter's card) was marked in flight just before
+   the call: the next worker finishes it as `in_doubt` instead of sending a second live copy (at most once).
+   Any other send is sent again (a notice twice is the lesser harm than none); an edit repeated shows
+   nothing new. A send that timed out waiting for Telegram's answer is in doubt too (bot/outbox/outcomes.py).
 
 Failures: a permanent error (the user blocked the bot) is recorded on the row and in the ticket's log, and
 when the message was important the area's supervisor is told; a 429 pauses the chat and the channel for
@@ -54,6 +57,13 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def at_most_once(row: OutboxMessage) -> bool:
+    """A send that later edits change in place (an offer with its Accept button, a matter's card): a second
+    copy would stay live beside it, so after a crash in mid-call it is not sent again. Other sends are (a
+    notice shown twice is the lesser harm than one lost), and an edit repeated shows nothing new."""
+    return row.kind == "send" and bool(row.ref)
+
+
 class OutboxSender:
     """Delivers pending outbox rows through the channel that reaches each chat."""
 
@@ -78,6 +88,9 @@ class OutboxSender:
         self.limits: dict[str, ChannelLimits] = limits if limits is not None else {}
         self.wall = wall
         self.sleep = sleep  # rate-limit waits, on the wall clock
+        # A worker's name in the leases. Given (a stable name that survives restarts), the worker takes back
+        # at start the chats its dead predecessor held instead of waiting out their leases; by default a
+        # name of its own, never reused.
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self._wake = asyncio.Event()
         self._tap_wake = asyncio.Event()
@@ -92,6 +105,11 @@ class OutboxSender:
         """Leases and rate limits on another wall clock (a test's fake one, whose sleep moves it on)."""
         self.wall = self.outcomes.wall = self.reservations.wall = wall
         self.sleep = self.reservations.sleep = sleep
+
+    def rename(self, owner: str | None = None) -> None:
+        """Use another name in the leases (a new one of its own by default); only before run_forever."""
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        self.reservations.owner = self.owner
 
     @property
     def fast(self) -> frozenset[str]:
@@ -121,6 +139,7 @@ class OutboxSender:
         )
         taps = asyncio.create_task(answering, name="outbox:answers")
         try:
+            await self.release_leases("taken back from a predecessor")
             while True:
                 self.last_run_at = self.clock.now()
                 try:
@@ -134,6 +153,21 @@ class OutboxSender:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            # Nothing is in flight any more: hand the chats back, so a successor need not wait for the leases.
+            await self.release_leases("released at stop")
+
+    async def release_leases(self, why: str) -> None:
+        """Give up every lane held under this worker's name (never raises: the leases simply run out)."""
+        if not self.channels:
+            return
+        try:
+            async with self.db.transaction() as session:
+                count = await lanes.release_all(session, self.owner, sorted(self.channels))
+        except Exception:
+            log.warning("could not release the leases of %s", self.owner, exc_info=True)
+            return
+        if count:
+            log.info("%d chat lease(s) of %s %s", count, self.owner, why)
 
     async def _claim_and_spawn(self, free: int) -> None:
         """Claim up to `free` chats and start draining them: a few first, so that the first messages of a big
@@ -337,6 +371,14 @@ class OutboxSender:
 
         A sent row is recorded at once, or appended to `unrecorded` for the caller to record."""
         also = also or []
+        if at_most_once(row) and row.sending_at is not None:
+            # Handed to the channel by a worker that stopped before it heard back: it may have arrived, and a
+            # second copy would stay live next to the one later edits change.
+            await self.outcomes.finish(
+                row, "in_doubt", error="in flight when its worker stopped; not sent again"
+            )
+            log.warning("outbox row %s was in flight when its worker stopped; not sent again", row.id)
+            return "skipped"
         if also:
             message = merge.merged([row, *also])
         else:
@@ -360,6 +402,9 @@ class OutboxSender:
                 await self.sleep(wait)
         if not self._holds(lane):
             return "lost"
+        if at_most_once(row):
+            async with self.db.transaction() as session:
+                await lanes.mark_sending(session, row.id, self.wall())
         started = time.monotonic()
         try:
             message_id = await self.channels[row.channel].deliver(message, target)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from typing import TypedDict
 
 import httpx
 from telegram import (
@@ -59,6 +60,14 @@ def markup(message: Outbound) -> Markup | None:
     return None
 
 
+class Timeouts(TypedDict):
+    """PTB's per-call timeouts, in seconds."""
+
+    connect_timeout: float
+    write_timeout: float
+    read_timeout: float
+
+
 def _seconds(value: int | float | timedelta) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
@@ -68,9 +77,12 @@ class TelegramDelivery:
 
     ephemeral_answers = True  # answerCallbackQuery: no chat message, so no place in the chat's order
 
-    def __init__(self, bot: Bot, media: MediaStore, in_flight: int = 8) -> None:
+    def __init__(self, bot: Bot, media: MediaStore, in_flight: int = 8, timeout: float = 10.0) -> None:
         self.bot = bot
         self.media = media
+        # Set on every call rather than left to PTB's defaults, which differ by method (uploads wait 20 s to
+        # write): how long a send may take is a decision about duplicates (see deliver).
+        self.timeout = timeout
         # At most this many calls in flight: httpcore scans every queued request against every pooled
         # connection whenever one is handed out or given back, so a queue of hundreds inside its pool cost
         # more CPU than the calls themselves. Waiting here costs nothing.
@@ -94,6 +106,12 @@ class TelegramDelivery:
         except ChatMigrated as exc:
             raise DeliveryError(f"group moved to {exc.new_chat_id}", permanent=True) from exc
         except TimedOut as exc:
+            if message.kind == "send" and isinstance(exc.__cause__, httpx.ReadTimeout):
+                # The request was out and Telegram did not answer in time: it may have delivered the message,
+                # and a second copy (an offer with a live Accept button) is worse than a missing one.
+                raise DeliveryError(f"no answer: {exc}", in_doubt=True, settle=self.timeout) from exc
+            # Connect, pool or write timeouts: the request never got out whole; an edit or an answer is
+            # harmless to repeat.
             raise DeliveryError(f"timed out: {exc}", outage=True) from exc
         except NetworkError as exc:
             # No answer at all (refused, reset, DNS) is an outage; an HTTP 5xx answer is this message's retry.
@@ -102,10 +120,16 @@ class TelegramDelivery:
         except TelegramError as exc:
             raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
 
+    def _timeouts(self) -> Timeouts:
+        """The same explicit limit for connecting, writing the request and reading the answer."""
+        return Timeouts(connect_timeout=self.timeout, write_timeout=self.timeout, read_timeout=self.timeout)
+
     async def _call(self, message: Outbound, edit_target: str | None) -> str | None:
         chat_id = int(message.chat_id)
         if message.kind == "answer":
-            await self.bot.answer_callback_query(message.callback_id, text=_cut(message.text, 200) or None)
+            await self.bot.answer_callback_query(
+                message.callback_id, text=_cut(message.text, 200) or None, **self._timeouts()
+            )
             return None
         reply_markup = markup(message)
         if message.kind == "edit" and edit_target is not None:
@@ -115,6 +139,7 @@ class TelegramDelivery:
                 chat_id=chat_id,
                 message_id=int(edit_target),
                 reply_markup=inline,
+                **self._timeouts(),
             )
             return edit_target
         if message.documents:
@@ -124,15 +149,17 @@ class TelegramDelivery:
         if len(message.photos) == 1 and len(message.text) <= CAPTION_LIMIT:
             data = await asyncio.to_thread(self.media.read, message.photos[0])
             sent = await self.bot.send_photo(
-                chat_id, data, caption=message.text or None, reply_markup=reply_markup
+                chat_id, data, caption=message.text or None, reply_markup=reply_markup, **self._timeouts()
             )
             return str(sent.message_id)
         if message.photos:
             media = [
                 InputMediaPhoto(await asyncio.to_thread(self.media.read, sha)) for sha in message.photos[:10]
             ]
-            await self.bot.send_media_group(chat_id, media)
-        sent = await self.bot.send_message(chat_id, _cut(message.text, TEXT_LIMIT), reply_markup=reply_markup)
+            await self.bot.send_media_group(chat_id, media, **self._timeouts())
+        sent = await self.bot.send_message(
+            chat_id, _cut(message.text, TEXT_LIMIT), reply_markup=reply_markup, **self._timeouts()
+        )
         return str(sent.message_id)
 
     async def _documents(self, chat_id: int, message: Outbound, reply_markup: Markup | None) -> str | None:
@@ -149,6 +176,7 @@ class TelegramDelivery:
                 filename=document.name,
                 caption=(caption or None) if last else None,
                 reply_markup=reply_markup if last and caption else None,
+                **self._timeouts(),
             )
             sent_id = str(sent.message_id)
         return sent_id if caption or not (message.text or message.photos) else None

@@ -22,15 +22,24 @@ def api_sends(message: Outbound) -> int:
     return 1
 
 
+# Sends one outbox row may make at once (an album and its text): the ceilings' bursts leave room for them.
+MAX_COST = 2
+GROUP_BURST = 3
+
+
 def telegram_limits(settings: Settings) -> ChannelLimits:
-    """About 30 messages a second in all, about 1 a second per chat, 20 a minute per group (with margins)."""
-    overall = settings.telegram_rate_overall
+    """Telegram's published limits as hard ceilings over any window: at most TELEGRAM_RATE_OVERALL messages in
+    any second in all (Telegram: 30) and TELEGRAM_RATE_GROUP_PER_MINUTE in any minute per group (Telegram:
+    20), bursts included; the gap to Telegram's figure absorbs network jitter between the reserved time and
+    the arrival. A private chat has no published ceiling ("about one a second, short bursts are fine"): it
+    gets TELEGRAM_RATE_CHAT a second with a burst of TELEGRAM_RATE_CHAT_BURST."""
+    overall = int(settings.telegram_rate_overall)
     chat = settings.telegram_rate_chat
-    group = settings.telegram_rate_group_per_minute
+    group = int(settings.telegram_rate_group_per_minute)
     return ChannelLimits(
-        overall=Rate(overall, burst=max(1, int(overall // 5))) if overall > 0 else None,
+        overall=Rate.ceiling(overall, 1.0, burst=MAX_COST) if overall > 0 else None,
         private=Rate(chat, burst=settings.telegram_rate_chat_burst) if chat > 0 else None,
-        group=Rate(group / 60.0, burst=3) if group > 0 else None,
+        group=Rate.ceiling(group, 60.0, burst=GROUP_BURST) if group > 0 else None,
         is_group=is_group,
         cost=api_sends,
     )

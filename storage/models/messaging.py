@@ -68,6 +68,9 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None]
     channel_message_id: Mapped[str | None] = mapped_column(String(64))
     error: Mapped[str] = mapped_column(String(300), default="")
+    # When a send that must go out at most once (one later edited in place: an offer, a card) was handed to
+    # the channel; still pending with this set, it was in flight when its worker stopped.
+    sending_at: Mapped[datetime | None]
 
 
 class OutboxLane(Base):

@@ -22,7 +22,15 @@ from telegram import (
     ReplyKeyboardRemove,
     Update,
 )
-from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, NetworkError, RetryAfter
+from telegram.error import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TimedOut,
+)
 from telegram.ext import (
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -375,6 +383,34 @@ async def test_rate_limit_mode_answers_429() -> None:
         refused = [r for r in results if isinstance(r, RetryAfter)]
         assert len(refused) >= 10 and len(refused) + sum(not isinstance(r, Exception) for r in results) == 60
         assert server.rate_limit_violations == len(refused)
+
+
+async def test_the_overall_limit_is_a_sliding_window_with_no_burst_on_top() -> None:
+    """30 sends in one second, then more half a second later: a token bucket would have refilled 15 by now,
+    Telegram's limit (30 in any second) has not; a second after the first ones there is room again."""
+    request = HTTPXRequest(connection_pool_size=32, pool_timeout=10)
+    async with (
+        FakeTelegramServer(rate_limit=True) as server,
+        Bot(TOKEN, server.base_url, request=request) as bot,
+    ):
+        await asyncio.gather(*(bot.send_message(chat, "hi") for chat in range(1, 31)))
+        await asyncio.sleep(0.5)
+        with pytest.raises(RetryAfter):
+            await bot.send_message(31, "31st within a second")
+        await asyncio.sleep(0.6)
+        assert (await bot.send_message(32, "a second later")).text == "a second later"
+        assert server.rate_limit_violations == 1
+        assert len(server.send_times) == 31
+
+
+async def test_a_call_can_complete_after_the_clients_timeout() -> None:
+    """Telegram may deliver a message whose answer the bot never hears: the send timed out, yet it arrived."""
+    request = HTTPXRequest(read_timeout=0.2)
+    async with FakeTelegramServer() as server, Bot(TOKEN, server.base_url, request=request) as bot:
+        server.answer_delay = 0.5
+        with pytest.raises(TimedOut):
+            await bot.send_message(5, "did it arrive?")
+        assert [m.content for m in server.sent_to(5)] == ["did it arrive?"]
 
 
 async def test_latency_and_wait_for_timeout_message() -> None:

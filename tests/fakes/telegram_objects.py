@@ -9,6 +9,7 @@ import io
 import json
 import math
 import re
+from collections import deque
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
@@ -426,6 +427,40 @@ class TokenBucket:
     def take(self, cost: float = 1.0) -> None:
         """Consume `cost` tokens (call after wait_time said 0)."""
         self.tokens -= cost
+
+
+class SlidingWindow:
+    """At most `limit` events in any `window` seconds: an event at `now` is refused while `limit` others fall
+    in (now - window, now]. Unlike a token bucket it allows no burst on top of the rate."""
+
+    def __init__(self, limit: float, window: float) -> None:
+        self.limit = limit
+        self.window = window
+        self.times: deque[float] = deque()
+
+    def wait_time(self, now: float) -> float:
+        """Seconds until one more event fits (0 if now)."""
+        while self.times and self.times[0] <= now - self.window:
+            self.times.popleft()
+        if len(self.times) < self.limit:
+            return 0.0
+        return self.times[0] + self.window - now
+
+    def take(self, now: float) -> None:
+        """Count an event at `now` (call after wait_time said 0)."""
+        self.times.append(now)
+
+
+def window_violations(times: list[float], limit: float, window: float) -> int:
+    """How many of these event times a SlidingWindow would have refused (refused ones not counted)."""
+    sliding = SlidingWindow(limit, window)
+    refused = 0
+    for at in sorted(times):
+        if sliding.wait_time(at) > 0:
+            refused += 1
+        else:
+            sliding.take(at)
+    return refused
 
 
 def retry_after_seconds(wait: float) -> int:

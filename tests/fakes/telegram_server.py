@@ -37,6 +37,7 @@ from tests.fakes.telegram_objects import (
     JSON,
     ApiError,
     SentMessage,
+    SlidingWindow,
     TokenBucket,
     Upload,
     bad_request,
@@ -76,7 +77,9 @@ class _QuietServer(uvicorn.Server):
 class FakeTelegramServer(FakeBotApi):
     """In-process Telegram Bot API over HTTP that real python-telegram-bot can poll and call."""
 
-    # Telegram's documented flood limits; class attributes so a benchmark can tune them.
+    # Telegram's documented flood limits; class attributes so a benchmark can tune them. The published ones
+    # are ceilings over a sliding window: 30 messages in any second in all, 20 in any minute per group. A
+    # private chat has no published figure ("about one a second, short bursts are fine"): a token bucket.
     GLOBAL_PER_SECOND = 30.0
     PRIVATE_PER_SECOND = 1.0
     PRIVATE_BURST = 3.0
@@ -94,13 +97,20 @@ class FakeTelegramServer(FakeBotApi):
         bot_username: str = "baoxiu_test_bot",
         bot_name: str = "Baoxiu",
     ) -> None:
-        """Configure; `token` (if set) is the only one accepted, `latency` delays every answer."""
+        """Configure; `token` (if set) is the only one accepted, `latency` delays every call before it acts.
+
+        `answer_delay` (settable at any time) delays the answer after the call acted, as a slow Telegram
+        whose answer comes after the client's timeout: the message is delivered though the client saw a
+        timeout."""
         super().__init__(
             strict_chats=strict_chats, bot_id=bot_id, bot_username=bot_username, bot_name=bot_name
         )
         self.token, self.rate_limit, self.latency, self.port = token, rate_limit, latency, port
         self.requests: list[tuple[str, JSON]] = []  # every call: (method name, decoded params)
         self.rate_limit_violations = 0
+        self.answer_delay = 0.0
+        # Every send that passed flood control: (arrival time, chat id), in order of arrival.
+        self.send_times: list[tuple[float, int]] = []
         # Calls other than getUpdates being served at once, now and at most so far (how many a bot sends in
         # parallel, as Telegram's side of the connection sees it).
         self.in_flight = 0
@@ -108,7 +118,8 @@ class FakeTelegramServer(FakeBotApi):
         self.errors: list[BaseException] = []  # bugs inside the fake itself, surfaced by wait_for
         self._failures: dict[str, deque[ApiError]] = {}
         self._buckets: dict[int, TokenBucket] = {}
-        self._global_bucket = TokenBucket(self.GLOBAL_PER_SECOND, self.GLOBAL_PER_SECOND, time.monotonic())
+        self._groups: dict[int, SlidingWindow] = {}
+        self._global_window = SlidingWindow(self.GLOBAL_PER_SECOND, 1.0)
         self._server: _QuietServer | None = None
         self._task: asyncio.Task[None] | None = None
         self.app = Starlette(
@@ -187,18 +198,21 @@ class FakeTelegramServer(FakeBotApi):
                 self.in_flight -= 1
 
     async def _serve(self, request: Request, canonical: str, handler: Any) -> Response:
+        arrived = time.monotonic()  # Telegram counts a call when it arrives, however long it then takes
         try:
             params = await self._read_params(request)
             self.requests.append((canonical, params))
-            if self.latency:
-                await asyncio.sleep(self.latency)
             if handler is None:
                 raise ApiError(404, "Not Found: method not found")
+            self._check_flood(canonical, params, arrived)
+            if self.latency:
+                await asyncio.sleep(self.latency)
             failures = self._failures.get(canonical.lower())
             if failures:
                 raise failures.popleft()
-            self._check_flood(canonical, params)
             result = await handler(params)
+            if self.answer_delay:
+                await asyncio.sleep(self.answer_delay)
         except ApiError as error:
             return error.response()
         except ClientDisconnect:  # the bot went away mid-request (a crash test kills it): nobody to answer
@@ -245,29 +259,38 @@ class FakeTelegramServer(FakeBotApi):
             return ApiError(404, "Not Found").response()
         return Response(stored.data, media_type="application/octet-stream")
 
-    def _check_flood(self, method: str, p: JSON) -> None:
-        """Token buckets: 30 msg/s overall, ~1/s per private chat (small burst), 20/min per group."""
+    def _check_flood(self, method: str, p: JSON, now: float) -> None:
+        """Sliding windows: 30 sends in any second overall, 20 in any minute per group; a token bucket of ~1/s
+        (a small burst) per private chat. A refused send counts nowhere."""
         if not self.rate_limit or method not in _SEND_METHODS:
             return
         try:
             chat_id = int(p["chat_id"])
         except (KeyError, TypeError, ValueError):
             return  # the handler answers the bad chat_id
-        now = time.monotonic()
-        bucket = self._buckets.get(chat_id)
-        if bucket is None:
-            if chat_id > 0:
-                bucket = TokenBucket(self.PRIVATE_BURST, self.PRIVATE_PER_SECOND, now)
-            else:
-                bucket = TokenBucket(self.GROUP_PER_MINUTE, self.GROUP_PER_MINUTE / 60, now)
-            self._buckets[chat_id] = bucket
-        wait = max(self._global_bucket.wait_time(now), bucket.wait_time(now))
+        if chat_id > 0:
+            bucket = self._buckets.get(chat_id)
+            if bucket is None:
+                bucket = self._buckets[chat_id] = TokenBucket(
+                    self.PRIVATE_BURST, self.PRIVATE_PER_SECOND, now
+                )
+            chat_wait = bucket.wait_time(now)
+        else:
+            group = self._groups.get(chat_id)
+            if group is None:
+                group = self._groups[chat_id] = SlidingWindow(self.GROUP_PER_MINUTE, 60.0)
+            chat_wait = group.wait_time(now)
+        wait = max(self._global_window.wait_time(now), chat_wait)
         if wait > 0:
             self.rate_limit_violations += 1
             seconds = retry_after_seconds(wait)
             raise ApiError(429, f"Too Many Requests: retry after {seconds}", retry_after=seconds)
-        self._global_bucket.take()
-        bucket.take()
+        self._global_window.take(now)
+        if chat_id > 0:
+            self._buckets[chat_id].take()
+        else:
+            self._groups[chat_id].take(now)
+        self.send_times.append((now, chat_id))
 
     # ----- test-side API: files and pushed updates -------------------------------------------------
 

@@ -1,9 +1,10 @@
 """The bot as a real subprocess, SIGKILLed at random moments and restarted, again and again, while scripted
 residents file requests and a technician grabs some of them; timers (seconds long here) fire meanwhile.
 
-At the end: every confirmed ticket exists exactly once, every outbox row was delivered (a row may have
-gone out twice only when the worker died between Telegram's answer and the database's record of it), in
-order per chat, every timer fired once, and no phone number or token reached the logs.
+At the end: every confirmed ticket exists exactly once, every outbox row was delivered (a plain notice may
+have gone out twice only when the worker died between Telegram's answer and the database's record of it; an
+offer never twice, it may be in doubt instead), in order per chat, every timer fired once, and no phone
+number or token reached the logs.
 """
 
 from __future__ import annotations
@@ -149,6 +150,8 @@ async def check(
     for row in rows:
         if row.status == "failed":
             assert row.kind == "answer" and "query" in row.error.lower(), (row.id, row.kind, row.error)
+        elif row.status == "in_doubt":  # an offer in flight at a kill: at most once, never a second copy
+            assert row.kind == "send" and row.ref, (row.id, row.kind, row.ref)
         else:
             assert row.status in ("sent", "skipped"), (row.id, row.status)
     # Each sent message is in its chat, in outbox order; extra copies only of rows in flight at a kill.
@@ -170,6 +173,18 @@ async def check(
         assert all(m.content in texts for m in copies if m.edits == 0), [m.content for m in copies]
         extra += len(copies)
     assert extra <= 2 * worker.kills, f"{extra} duplicates for {worker.kills} kills"
+    # An offer is never shown twice, however the kills fell: a second copy would keep a live Accept button.
+    # Counted in the calls Telegram got (edits change what a message shows; no call was refused here).
+    sends = [p for name, p in server.requests if name in ("sendMessage", "sendPhoto")]
+    for row in rows:
+        if row.kind == "send" and row.ref:
+            text = row.payload["text"]
+            copies = [
+                p
+                for p in sends
+                if str(p["chat_id"]) == row.chat_id and text in (p.get("text"), p.get("caption"))
+            ]
+            assert len(copies) <= 1, (row.id, row.status, text)
     # Every timer due fired once: one event per escalation level or chase per ticket.
     late = stopped - timedelta(seconds=1)  # due before the worker stopped, with a sweep's time to spare
     assert not [(t.kind, t.due_at) for t in timers if t.status == "pending" and t.due_at <= late]

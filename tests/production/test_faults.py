@@ -1,6 +1,7 @@
 """Delivery through real python-telegram-bot against a misbehaving fake Bot API server in rate_limit mode:
-429s with retry_after, 500s, timeouts and a stretch of refused connections (the server stopped and started
-again on the same port). Everything arrives afterwards, in order per chat, without one flood violation."""
+429s with retry_after, 500s, slow answers that come after the bot's timeout (the message was delivered all
+the same) and a stretch of refused connections (the server stopped and started again on the same port).
+Everything arrives afterwards, exactly once, in order per chat, without one flood violation."""
 
 from __future__ import annotations
 
@@ -39,16 +40,6 @@ def production_limits() -> dict[str, object]:
     return {name: Settings.model_fields[name].default for name in names}
 
 
-def first_occurrences(texts: list[str]) -> list[str]:
-    seen: set[str] = set()
-    order = []
-    for text in texts:
-        if text not in seen:
-            seen.add(text)
-            order.append(text)
-    return order
-
-
 async def test_everything_arrives_in_order_within_the_limits(db_url: str, tmp_path: Path) -> None:
     server = FakeTelegramServer(rate_limit=True)
     await server.start()
@@ -61,7 +52,7 @@ async def test_everything_arrives_in_order_within_the_limits(db_url: str, tmp_pa
         "123456:TEST-TOKEN", base_url=server.base_url, base_file_url=server.file_base_url, request=request
     )
     await bot.initialize()
-    app.channels["telegram"] = TelegramDelivery(bot, app.services.media)
+    app.channels["telegram"] = TelegramDelivery(bot, app.services.media, timeout=1.0)
     app.sender.limits["telegram"] = telegram_limits(settings)
     expected: dict[int, list[str]] = {chat: [f"{chat} #{i}" for i in range(PER_PRIVATE)] for chat in PRIVATE}
     expected[GROUP] = [f"group #{i}" for i in range(PER_GROUP)]
@@ -79,9 +70,9 @@ async def test_everything_arrives_in_order_within_the_limits(db_url: str, tmp_pa
     sender = asyncio.create_task(app.sender.run_forever(0.05))
     try:
         await server.wait_for(lambda: len(server.calls("sendMessage")) >= 12, timeout=20)
-        server.latency = 1.5  # every call now times out on our side (the server may still act on it)
-        await asyncio.sleep(2.0)
-        server.latency = 0.0
+        server.answer_delay = 1.5  # every call acts, then answers after our timeout
+        await asyncio.sleep(3.0)
+        server.answer_delay = 0.0
         await server.stop()  # connection refused
         await asyncio.sleep(3.0)
         await server.start()  # same port
@@ -90,7 +81,7 @@ async def test_everything_arrives_in_order_within_the_limits(db_url: str, tmp_pa
         async def all_sent() -> bool:
             async with app.db.transaction() as s:
                 statuses = (await s.execute(select(OutboxMessage.status))).scalars().all()
-            return all(status == "sent" for status in statuses)
+            return all(status in ("sent", "in_doubt") for status in statuses)
 
         for _ in range(600):
             if await all_sent():
@@ -101,14 +92,16 @@ async def test_everything_arrives_in_order_within_the_limits(db_url: str, tmp_pa
         sender.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await sender
+        async with app.db.transaction() as s:
+            statuses = (await s.execute(select(OutboxMessage.status))).scalars().all()
         await bot.shutdown()
         await app.close()
         await server.stop()
     for chat, texts in expected.items():
         got = [m.content for m in server.sent_to(chat)]
-        assert first_occurrences(got) == texts, (chat, got)
-        # Only a call that timed out on our side after the server acted on it may repeat a message.
-        assert len(got) - len(texts) <= 2, (chat, got)
+        # A send that timed out after Telegram acted on it is not sent again: no copy, nothing lost.
+        assert got == texts, (chat, got)
+    assert "in_doubt" in statuses, "no send timed out: the test proves nothing"
     assert server.rate_limit_violations == 0
     failures = [n for n, _ in server.requests if n == "sendMessage"]
     assert len(failures) > sum(len(t) for t in expected.values())  # faults really happened

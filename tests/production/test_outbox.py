@@ -505,3 +505,74 @@ async def test_a_send_longer_than_the_lease_is_not_sent_twice(db: Database, cloc
     assert texts(delivery, "9") == ["Photo of the finished repair"]
     assert delivery.overlaps == 0
     assert await slow.pending_count() == 0
+
+
+async def test_a_send_in_doubt_is_not_sent_again_and_its_chat_waits(db: Database, clock: FakeClock) -> None:
+    """No answer to a send that reached the channel: it may have arrived, so it is finished as in doubt, never
+    repeated; the chat's next message waits long enough for a late delivery to come first."""
+    delivery = SlowDelivery()
+    delivery.errors_for["3"] = [DeliveryError("no answer: Timed out", in_doubt=True, settle=0.6)]
+    sender = OutboxSender(db, {CH: delivery}, clock)
+    await queue(
+        db, clock.now(), [Outbound(CH, "3", "Offer BX-9"), Outbound(CH, "3", "later"), Outbound(CH, "4", "x")]
+    )
+    started = time.monotonic()
+    await drain(sender)
+    assert texts(delivery, "3") == ["later"] and texts(delivery, "4") == ["x"]
+    later = next(at for chat, at in delivery.arrivals if chat == "3")
+    assert later - started >= 0.6
+    async with db.transaction() as s:
+        rows = (await s.execute(select(OutboxMessage).order_by(OutboxMessage.id))).scalars().all()
+    assert [r.status for r in rows] == ["in_doubt", "sent", "sent"]
+    assert rows[0].attempts == 1 and "not sent again" in rows[0].error
+
+
+async def test_an_offer_in_flight_when_its_worker_died_is_not_sent_again(
+    db: Database, clock: FakeClock
+) -> None:
+    """An offer (a send later edited in place) is marked before the call; the worker that finds the mark on a
+    pending row knows it may have arrived and does not send a second live copy. The chat goes on."""
+    delivery = SlowDelivery()
+    await queue(
+        db, clock.now(), [Outbound(CH, "5", "New job BX-1", ref="offer:1"), Outbound(CH, "5", "next")]
+    )
+    async with db.transaction() as s:  # a worker marked it, called Telegram and was killed
+        await s.execute(
+            update(OutboxMessage).where(OutboxMessage.ref == "offer:1").values(sending_at=clock.now())
+        )
+    await drain(OutboxSender(db, {CH: delivery}, clock))
+    assert texts(delivery, "5") == ["next"]
+    async with db.transaction() as s:
+        rows = (await s.execute(select(OutboxMessage).order_by(OutboxMessage.id))).scalars().all()
+    assert [r.status for r in rows] == ["in_doubt", "sent"]
+
+
+class MarkWatcher(SlowDelivery):
+    """Reads the row's in-flight mark while the channel has it."""
+
+    def __init__(self, db: Database) -> None:
+        super().__init__()
+        self.db = db
+        self.marks: list[bool] = []
+
+    async def deliver(self, message: Outbound, edit_target: str | None) -> str | None:
+        async with self.db.transaction() as s:
+            row = (
+                await s.execute(select(OutboxMessage).where(OutboxMessage.ref == message.ref))
+            ).scalar_one()
+        self.marks.append(row.sending_at is not None)
+        return await super().deliver(message, edit_target)
+
+
+async def test_an_offer_is_marked_before_the_call_and_a_refused_one_is_tried_again(
+    db: Database, clock: FakeClock
+) -> None:
+    delivery = MarkWatcher(db)
+    delivery.errors_for["6"] = [DeliveryError("Internal Server Error")]  # answered: not delivered
+    sender = OutboxSender(db, {CH: delivery}, clock)
+    await queue(db, clock.now(), [Outbound(CH, "6", "New job BX-2", ref="offer:2")])
+    await sender.run_once()
+    clock.advance(timedelta(minutes=2))
+    await drain(sender)
+    assert delivery.marks == [True, True]
+    assert texts(delivery, "6") == ["New job BX-2"]

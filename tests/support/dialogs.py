@@ -35,7 +35,8 @@ async def file_ticket(h: Harness, user: str = U, photos: int = 1) -> str:
     await h.tap(user, "Done" if photos else "Skip")
     await h.tap(user, "As soon")
     replies = await h.tap(user, "Confirm")
-    return replies[-1].text
+    # The user's own last reply: the offers to technicians go out in the same pass, in any order across chats.
+    return [m for m in replies if m.chat_id == user][-1].text
 
 
 async def ticket(h: Harness) -> Ticket:
