@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch import timers
-from dispatch.incidents.matching import reports
+from dispatch.incidents.matching import WORKING, reports
 from dispatch.lifecycle import Status, log, transition
 from dispatch.notices import Notices
 from dispatch.repair.rules import JobRefused
@@ -18,16 +18,7 @@ from storage.models import Incident, Offer, Ticket
 # Tickets a supervisor may link: nobody has started on them yet.
 LINKABLE = (Status.SUBMITTED, Status.OFFERED)
 # The working ticket of a new incident: anything not finished.
-DECLARABLE = (
-    Status.SUBMITTED,
-    Status.OFFERED,
-    Status.ASSIGNED,
-    Status.SCHEDULED,
-    Status.EN_ROUTE,
-    Status.ON_SITE,
-    Status.ON_HOLD,
-    Status.IN_PROGRESS,
-)
+DECLARABLE = WORKING
 
 
 async def incident_of(session: AsyncSession, ticket: Ticket) -> Incident | None:

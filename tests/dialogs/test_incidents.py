@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from storage.models import Incident, Ticket
 from tests.support.dialogs import file_ticket
 from tests.support.harness import Harness, add_staff
-from tests.support.incidents import FLATS, finish_own, offers, outage_steps, tickets
+from tests.support.incidents import FLATS, complete_job, finish_own, offers, outage_steps, tickets
 
 TECH, OTHER, BOSS = "Zhang", "Li", "Chen"
 
@@ -55,8 +55,7 @@ async def test_thirty_residents_reporting_no_water_become_one_incident_with_one_
         code = (await s.get(Ticket, working.id)).arrival_code  # type: ignore[union-attr]
     await h.tap(TECH, "Arrived")
     await h.say(TECH, code)
-    await h.tap(TECH, "Complete")
-    await _finish_job(h)
+    await complete_job(h, TECH)
     after = await tickets(h)
     assert after[0].status == "completed" and {t.status for t in after[1:]} == {"completed"}
     for user, _, _ in residents[1:]:
@@ -79,19 +78,6 @@ async def test_thirty_residents_reporting_no_water_become_one_incident_with_one_
     r07 = next(t for t in await tickets(h) if t.id == after[7].id)
     assert r07.status == "offered"
     assert {o.ticket_id for o in await offers(h)} == {working.id, r07.id}
-
-
-async def _finish_job(h: Harness) -> None:
-    """The completion dialog with a photo, no materials, 30 minutes, no charge."""
-    from tests.support.media import jpeg
-
-    if "photo" in h.last(TECH).text.lower():
-        await h.photo(TECH, jpeg())
-        await h.tap(TECH, "Done")
-    await h.tap(TECH, "None")
-    await h.tap(TECH, "No, none")
-    await h.tap(TECH, "30 min")
-    await h.tap(TECH, "No charge")
 
 
 async def test_a_resident_who_declines_to_join_files_a_normal_ticket(harness: Harness) -> None:

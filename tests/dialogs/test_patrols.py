@@ -4,20 +4,9 @@ from __future__ import annotations
 
 from storage.models import Ticket
 from tests.support.harness import Harness, add_staff
-from tests.support.incidents import tickets
-from tests.support.media import jpeg
+from tests.support.incidents import complete_job, tickets
 
 FINDER, TECH, BOSS = "Wang", "Zhang", "Chen"
-
-
-async def _complete(h: Harness) -> None:
-    await h.tap(TECH, "Complete")
-    await h.photo(TECH, jpeg())
-    await h.tap(TECH, "Done")
-    await h.tap(TECH, "None")
-    await h.tap(TECH, "No, none")
-    await h.tap(TECH, "30 min")
-    await h.tap(TECH, "No charge")
 
 
 async def test_a_patrol_find_is_worked_without_a_resident_and_closed_by_the_supervisors_check(
@@ -50,7 +39,7 @@ async def test_a_patrol_find_is_worked_without_a_resident_and_closed_by_the_supe
     assert "📞 Contacted" not in card.labels() and "📍 Arrived" in card.labels()
     await h.tap(TECH, "Arrived")  # no resident to read a code out
     assert "Arrival at" in h.texts(TECH)[-1]
-    await _complete(h)
+    await complete_job(h, TECH)
     assert "Please check patrol find" in h.last(BOSS).text
     # The finder is staff, not a resident: no "taken your request", no code, no "Is it fixed?".
     assert h.delivery.chat(FINDER)[seen:] == []
@@ -59,7 +48,7 @@ async def test_a_patrol_find_is_worked_without_a_resident_and_closed_by_the_supe
     assert any("goes back to the technician" in text for text in h.texts(BOSS)[-2:])
     assert (await tickets(h))[0].status == "rework"
     await h.tap(TECH, "Arrived")
-    await _complete(h)
+    await complete_job(h, TECH)
     fixed = h.find_choice(BOSS, "Fixed").data
     await h.tap_data(BOSS, fixed)
     assert "is closed" in h.last(BOSS).text

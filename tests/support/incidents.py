@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from storage.models import Offer, Ticket
 from tests.support.harness import Harness
+from tests.support.media import jpeg
 
 OUTAGE = "停水了，家里一点水都没有"
 # Every flat of building 2: unit 1 has two flats a floor, unit 2 three, over 11 floors.
@@ -53,3 +54,14 @@ async def offers(h: Harness) -> list[Offer]:
     """Every offer copy sent."""
     async with h.db.transaction() as s:
         return list((await s.execute(select(Offer).order_by(Offer.id))).scalars())
+
+
+async def complete_job(h: Harness, tech: str) -> None:
+    """The technician's Complete: one after-photo, no materials, 30 minutes, no charge."""
+    await h.tap(tech, "Complete")
+    await h.photo(tech, jpeg())
+    await h.tap(tech, "Done")
+    await h.tap(tech, "None")
+    await h.tap(tech, "No, none")
+    await h.tap(tech, "30 min")
+    await h.tap(tech, "No charge")
