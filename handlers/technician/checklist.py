@@ -8,6 +8,7 @@ visit, then Finish completes and closes the planned ticket.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from dispatch.notices import Notices
 from dispatch.planned import checklist
@@ -137,14 +138,22 @@ async def step_fault(ctx: Context, ticket: Ticket, value: str | None) -> None:
     if value == "done":
         await _record(ctx, ticket, asset, pending)
         return
-    if ctx.inbound.kind == Kind.PHOTO:
-        sha = await store_inbound_photo(ctx)
-        if sha is not None and sha not in (pending.get("photos") or []):
-            pending["photos"] = [*(pending.get("photos") or []), sha][:MAX_PHOTOS]
-    elif ctx.inbound.kind == Kind.TEXT and clean_text(ctx.inbound.text):
-        pending["note"] = " ".join(p for p in (pending.get("note"), clean_text(ctx.inbound.text)) if p)[:500]
+    pending = await _gather(ctx, pending, note_limit=500, append=True)
     ctx.conv.data = {**ctx.conv.data, "pending": pending}
     _ask_fault(ctx)
+
+
+async def _gather(ctx: Context, bag: dict[str, Any], *, note_limit: int, append: bool) -> dict[str, Any]:
+    """The bag with this event's photo or note added (a failed item's, or the whole visit's)."""
+    bag = dict(bag)
+    if ctx.inbound.kind == Kind.PHOTO:
+        sha = await store_inbound_photo(ctx)
+        if sha is not None and sha not in (bag.get("photos") or []):
+            bag["photos"] = [*(bag.get("photos") or []), sha][:MAX_PHOTOS]
+    elif ctx.inbound.kind == Kind.TEXT and clean_text(ctx.inbound.text):
+        text = clean_text(ctx.inbound.text)
+        bag["note"] = (" ".join(p for p in (bag.get("note"), text) if p) if append else text)[:note_limit]
+    return bag
 
 
 async def _record(ctx: Context, ticket: Ticket, asset: Asset, answer: dict[str, object]) -> None:
@@ -177,12 +186,7 @@ async def step_end(ctx: Context, ticket: Ticket, value: str | None) -> None:
         return
     data = ctx.conv.data
     if value != "finish":
-        if ctx.inbound.kind == Kind.PHOTO:
-            sha = await store_inbound_photo(ctx)
-            if sha is not None and sha not in data["photos"]:
-                ctx.conv.data = {**data, "photos": [*data["photos"], sha][:MAX_PHOTOS]}
-        elif ctx.inbound.kind == Kind.TEXT and clean_text(ctx.inbound.text):
-            ctx.conv.data = {**data, "note": clean_text(ctx.inbound.text)[:1000]}
+        ctx.conv.data = await _gather(ctx, data, note_limit=1000, append=False)
         _ask_end(ctx)
         return
     community = ctx.services.site.community(ticket.community) or ctx.community

@@ -22,6 +22,7 @@ from storage.db import Database
 from storage.models import OutboxMessage, Timer
 from tests.fakes.telegram_objects import SentMessage
 from tests.fakes.telegram_server import FakeTelegramServer
+from tests.support import joining
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "123456789:AAHfakeTokenForTestsOnly_abcdefghijkl"
@@ -216,19 +217,14 @@ class Chats:
     async def file_own_when_asked(self, user: int, after: int) -> None:
         """Past the category: when a neighbour's open report of the same fault is offered, file one's own."""
 
-        def asked() -> str:
-            for message in self.server.sent_to(user)[after:]:
-                if any("File my own" in text for text in message.button_texts):
-                    return "join"
-                if "photos" in message.content:
-                    return "photos"
-            return ""
+        def seen() -> str:
+            return joining.asked(self.server.sent_to(user)[after:])
 
         await self.server.wait_for(
-            lambda: bool(asked()), timeout=self.timeout, message=f"chat {user}: photos?"
+            lambda: bool(seen()), timeout=self.timeout, message=f"chat {user}: photos?"
         )
-        if asked() == "join":
-            await self.tap(user, "File my own", expect="photos")
+        if seen() == "join":
+            await self.tap(user, joining.OWN, expect="photos")
 
     async def file_request(self, user: int, description: str, room: str = "1203") -> str:
         """The whole intake in English; returns the ticket number."""

@@ -9,6 +9,7 @@ from dispatch import staff
 from dispatch.records import full_record
 from storage.repositories import Tickets
 from tests.fakes.telegram_objects import SentMessage
+from tests.support import joining
 from tests.support.media import jpeg
 from tests.support.tgbot import TgBot
 
@@ -143,14 +144,9 @@ def texts(bot: TgBot, user: int) -> list[str]:
 async def file_own_when_asked(bot: TgBot, user: int, after: int) -> None:
     """Past the category: when a neighbour's open report of the same fault is offered, file one's own."""
 
-    def asked() -> str:
-        for message in bot.server.sent_to(user)[after:]:
-            if any("File my own" in text for text in message.button_texts):
-                return "join"
-            if "photos" in message.content:
-                return "photos"
-        return ""
+    def seen() -> str:
+        return joining.asked(bot.server.sent_to(user)[after:])
 
-    await bot.server.wait_for(lambda: bool(asked()), message=f"chat {user}: photos?")
-    if asked() == "join":
-        await bot.tap(user, "File my own", expect="photos")
+    await bot.server.wait_for(lambda: bool(seen()), message=f"chat {user}: photos?")
+    if seen() == "join":
+        await bot.tap(user, joining.OWN, expect="photos")
