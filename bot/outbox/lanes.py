@@ -292,8 +292,8 @@ def _mark_sending() -> Update:
     )
 
 
-async def mark_sending(session: AsyncSession, row_id: int, at: datetime) -> None:
-    """Note that a row is being handed to its channel (only if still pending)."""
+async def mark_sending(session: AsyncSession, row_id: int, at: datetime | None) -> None:
+    """Mark a row in flight to its channel, or (None) not after all; only while it is pending."""
     await session.execute(_mark_sending(), {"b_id": row_id, "b_at": at})
 
 

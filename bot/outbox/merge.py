@@ -38,7 +38,8 @@ def run_length(rows: list[OutboxMessage], start: int, now: datetime) -> int:
     while end < len(rows) and end - start < MAX_MERGED:
         row = rows[end]
         size += len(str(row.payload.get("text", "")))
-        if row.next_attempt_at > now or not _plain(row) or size > MAX_TEXT:
+        # A row in flight when its worker died goes on its own: it is finished as in doubt, never sent.
+        if row.next_attempt_at > now or not _plain(row) or size > MAX_TEXT or row.sending_at is not None:
             break
         end += 1
         if row.payload.get("choices"):

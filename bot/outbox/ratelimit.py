@@ -280,6 +280,8 @@ def seconds_until(when: datetime, now: datetime) -> float:
 
 # Seconds of sending a worker reserves ahead on a channel (see Reservations.reserve).
 AHEAD = 0.5
+# Work of the caller's done in a reservation's transaction, given the chosen time.
+Also = Callable[[AsyncSession, datetime], Awaitable[None]]
 CHAT_AHEAD = 0.02  # a chat-limited message takes its channel slot this close to its chat's own slot
 
 
@@ -303,8 +305,13 @@ class Reservations:
         self._reserving: dict[str, asyncio.Lock] = {}
         self._horizon: dict[str, datetime] = {}  # each channel's next free slot as this worker last saw it
 
-    async def reserve(self, lane: Lane, limits: ChannelLimits, cost: int) -> datetime | None:
-        """A send time under the shared limits; the lease is extended past it. None: the lane is gone."""
+    async def reserve(
+        self, lane: Lane, limits: ChannelLimits, cost: int, also: Also | None = None
+    ) -> datetime | None:
+        """A send time under the shared limits; the lease is extended past it. None: the lane is gone.
+
+        `also` runs in the reservation's transaction once a time is chosen (given the time), so that the
+        sender's own writes share its commit."""
         # The chat's own limit first. Its stamp came with the lease and only the holder moves it, so waiting
         # for it needs no lock; reserving before it would take a channel slot far ahead, and the channel's
         # budget (one stamp, no holes) would sit idle until then for every other chat: the resident's second
@@ -325,12 +332,16 @@ class Reservations:
             horizon = self._horizon.get(lane.channel)
             if horizon is not None and (early := seconds_until(horizon, self.wall()) - AHEAD) > 0:
                 await self.sleep(early)
-            return await self._reserve_now(lane, limits, cost)
+            return await self._reserve_now(lane, limits, cost, also)
 
-    async def _reserve_now(self, lane: Lane, limits: ChannelLimits, cost: int) -> datetime | None:
+    async def _reserve_now(
+        self, lane: Lane, limits: ChannelLimits, cost: int, also: Also | None
+    ) -> datetime | None:
         lease = timedelta(seconds=self.lease)
         async with self.db.transaction() as session:
             chosen = await reserve(session, limits, lane, self.owner, cost, self.wall, lease)
+            if chosen is not None and also is not None:
+                await also(session, chosen.at)
         if chosen is None:
             return None
         if chosen.channel_stamp is not None:

@@ -8,12 +8,12 @@ How a row goes out:
    lease holder sends to a chat, so a chat's rows go out one at a time, oldest first, across workers.
 2. **Reserve a slot.** On a channel with limits (Telegram), a send time is reserved in the database under
    the chat's and the channel's limits (see bot/outbox/ratelimit.py), so the limits hold for the deployment.
-3. **Send and record.** The row is marked sent (only if still pending). A worker that dies between sending
-   and recording leaves the row pending, and Telegram cannot be asked whether it arrived. A send that later
-   edits change in place (an offer with its Accept button, a matter's card) was marked in flight just before
-   the call: the next worker finishes it as `in_doubt` instead of sending a second live copy (at most once).
-   Any other send is sent again (a notice twice is the lesser harm than none); an edit repeated shows
-   nothing new. A send that timed out waiting for Telegram's answer is in doubt too (bot/outbox/outcomes.py).
+3. **Mark, send and record.** A new message is marked in flight in a commit just before the call, and
+   marked sent (only if still pending) after it. A worker that dies in between leaves the row pending and
+   marked, and Telegram cannot be asked whether it arrived: the next worker finishes it as `in_doubt`
+   instead of sending a second copy (at most once; see bot/outbox/inflight.py). An edit or a tap answer is
+   simply done again, which shows nothing new. A send that timed out waiting for Telegram's answer is in
+   doubt too (bot/outbox/outcomes.py).
 
 Failures: a permanent error (the user blocked the bot) is recorded on the row and in the ticket's log, and
 when the message was important the area's supervisor is told; a 429 pauses the chat and the channel for
@@ -34,11 +34,13 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.ops import metrics
-from bot.outbox import lanes, merge
+from bot.outbox import inflight, lanes, merge
 from bot.outbox.answers import answer_forever, fast_channels, send_answers
 from bot.outbox.channel import Delivery, DeliveryError
+from bot.outbox.inflight import Sent
 from bot.outbox.lanes import PREFETCH, Lane
 from bot.outbox.outcomes import Outcomes, sent_twice
 from bot.outbox.ratelimit import ChannelLimits, Reservations, channel_row, seconds_until
@@ -55,13 +57,6 @@ FIRST_CLAIM = 16  # chats claimed before the rest of a pass (see _claim_and_spaw
 def utc_now() -> datetime:
     """Wall-clock time: leases and rate limits are about real seconds, whatever the domain clock says."""
     return datetime.now(UTC)
-
-
-def at_most_once(row: OutboxMessage) -> bool:
-    """A send that later edits change in place (an offer with its Accept button, a matter's card): a second
-    copy would stay live beside it, so after a crash in mid-call it is not sent again. Other sends are (a
-    notice shown twice is the lesser harm than one lost), and an edit repeated shows nothing new."""
-    return row.kind == "send" and bool(row.ref)
 
 
 class OutboxSender:
@@ -277,13 +272,13 @@ class OutboxSender:
         """Deliver one chat's due rows in order, stopping at the first one that must wait."""
         finished = 0
         released = False
-        # The last row of a batch, sent but not yet recorded: recorded in the same transaction that reads the
-        # chat's next rows (or releases the lane), which saves a transaction per batch.
-        unrecorded: list[tuple[OutboxMessage, str | None]] = []
+        # Rows sent but not yet recorded: recorded in the commit that marks the chat's next message in
+        # flight, or in the one that reads its next rows (or releases the lane): a transaction saved each.
+        unrecorded: Sent = []
         try:
             while await self._extend(lane):
                 rows, lane.rows = lane.rows or await self._pending_or_release(lane, unrecorded), []
-                unrecorded = []
+                unrecorded.clear()
                 if not rows:
                     released = True
                     break
@@ -293,10 +288,7 @@ class OutboxSender:
                     if row.next_attempt_at > self.clock.now() or not await self._extend(lane):
                         return finished
                     n = self._run(rows, i)
-                    last = i + n == len(rows)
-                    outcome = await self._deliver(
-                        row, lane, unrecorded if last else None, rows[i + 1 : i + n]
-                    )
+                    outcome = await self._deliver(row, lane, unrecorded, rows[i + 1 : i + n])
                     if outcome not in ("sent", "skipped", "failed"):
                         return finished
                     done = n if outcome == "sent" else 1
@@ -310,7 +302,7 @@ class OutboxSender:
             if unrecorded:
                 try:
                     await self._record_sent(unrecorded)
-                except Exception:  # left pending: sent again once the lane is free, the known duplicate case
+                except Exception:  # left pending and in flight: finished as in doubt, never sent twice
                     log.exception("recording sent rows of %s:%s failed", lane.channel, lane.chat_id)
             if not released:
                 await self._release(lane)
@@ -323,14 +315,11 @@ class OutboxSender:
             return 1
         return merge.run_length(rows, start, self.clock.now())
 
-    async def _record_sent(self, sent: list[tuple[OutboxMessage, str | None]]) -> None:
+    async def _record_sent(self, sent: Sent) -> None:
         async with self.db.transaction() as session:
-            for row, message_id in sent:
-                await self.outcomes.finish(row, "sent", message_id=message_id, session=session)
+            await self._record_in(session, sent)
 
-    async def _pending_or_release(
-        self, lane: Lane, sent: list[tuple[OutboxMessage, str | None]], limit: int = PREFETCH
-    ) -> list[OutboxMessage]:
+    async def _pending_or_release(self, lane: Lane, sent: Sent, limit: int = PREFETCH) -> list[OutboxMessage]:
         """Record rows just `sent`; then the chat's oldest pending rows if the first is due, else the lane is
         released (one transaction).
 
@@ -348,8 +337,7 @@ class OutboxSender:
                 if not recorded:
                     sent_twice(row)
             else:
-                for row, message_id in sent:
-                    await self.outcomes.finish(row, "sent", message_id=message_id, session=session)
+                await self._record_in(session, sent)
                 released = await lanes.release_if_idle(session, lane, self.owner, self.fast)
             if released:
                 return []
@@ -360,27 +348,22 @@ class OutboxSender:
             return []
 
     async def _deliver(
-        self,
-        row: OutboxMessage,
-        lane: Lane,
-        unrecorded: list[tuple[OutboxMessage, str | None]] | None = None,
-        also: list[OutboxMessage] | None = None,
+        self, row: OutboxMessage, lane: Lane, unrecorded: Sent, also: list[OutboxMessage] | None = None
     ) -> str:
         """Deliver one row (with `also`, the rows merged into its message); returns sent, skipped, failed
         (given up), retry, paused or lost (the lease). A failure is the first row's; the others wait.
 
-        A sent row is recorded at once, or appended to `unrecorded` for the caller to record."""
-        also = also or []
-        if at_most_once(row) and row.sending_at is not None:
-            # Handed to the channel by a worker that stopped before it heard back: it may have arrived, and a
-            # second copy would stay live next to the one later edits change.
+        A sent row is appended to `unrecorded`; rows already there are recorded by the next commit."""
+        batch = [row, *(also or [])]
+        if inflight.in_doubt(row):
+            # Handed to the channel by a worker that stopped before it heard back: it may have arrived.
             await self.outcomes.finish(
                 row, "in_doubt", error="in flight when its worker stopped; not sent again"
             )
             log.warning("outbox row %s was in flight when its worker stopped; not sent again", row.id)
             return "skipped"
-        if also:
-            message = merge.merged([row, *also])
+        if len(batch) > 1:
+            message = merge.merged(batch)
         else:
             message = Outbound.from_row(row.channel, row.chat_id, row.payload, row.ref, row.edit_ref)
         target: str | None = None
@@ -392,22 +375,51 @@ class OutboxSender:
             if target is None:
                 await self.outcomes.finish(row, "skipped", error="nothing to edit")
                 return "skipped"
+        marking = batch if inflight.at_most_once(row) else []
+
+        async def record_before(session: AsyncSession, at: datetime) -> None:
+            # The rows sent before are recorded in the reservation's commit.
+            await self._record_in(session, unrecorded)
+
         limits = self.limits.get(row.channel)
         if limits is not None and limits.active and row.kind != "answer":
-            at = await self.reservations.reserve(lane, limits, limits.cost(message))
+            at = await self.reservations.reserve(lane, limits, limits.cost(message), record_before)
             if at is None:
                 return "lost"
+            unrecorded.clear()
             wait = seconds_until(at, self.wall())
             if wait > 0:
                 await self.sleep(wait)
         if not self._holds(lane):
             return "lost"
-        if at_most_once(row):
-            async with self.db.transaction() as session:
-                await lanes.mark_sending(session, row.id, self.wall())
+
+        async def ready() -> None:
+            # Committed as late as can be, once the channel is about to write the request (past its own
+            # queue): a worker killed in between loses the message, one killed after it shows it once.
+            if marking or unrecorded:
+                async with self.db.transaction() as session:
+                    await self._record_in(session, unrecorded)
+                    await inflight.mark(session, marking, self.wall())
+                unrecorded.clear()
+
+        delivery = self.channels[row.channel]
         started = time.monotonic()
+        # Its own task: a worker told to stop lets a request already out finish and records it, rather
+        # than leave the row in doubt for good.
+        if getattr(delivery, "calls_ready", False):
+            call = asyncio.ensure_future(delivery.deliver(message, target, ready=ready))  # type: ignore[call-arg]
+        else:
+            call = asyncio.ensure_future(inflight.after(ready, lambda: delivery.deliver(message, target)))
         try:
-            message_id = await self.channels[row.channel].deliver(message, target)
+            message_id = await asyncio.shield(call)
+        except asyncio.CancelledError:
+            message_id, error = await inflight.finish_call(call)
+            if error is None:
+                unrecorded.extend((each, message_id) for each in batch)
+            elif not error.in_doubt and marking:
+                async with self.db.transaction() as session:
+                    await inflight.unmark(session, marking)
+            raise
         except DeliveryError as exc:
             return await self.outcomes.failed(row, lane, exc)
         except Exception as exc:
@@ -416,15 +428,16 @@ class OutboxSender:
         finally:
             metrics.DELIVERY_SECONDS.labels(row.channel).observe(time.monotonic() - started)
         self.outcomes.worked(row.channel)
-        for each in (row, *also):
+        for each in batch:
             if each.ref and message_id:
                 lane.targets[each.ref] = message_id
-            if unrecorded is None:
-                await self.outcomes.finish(each, "sent", message_id=message_id)
-            else:
-                unrecorded.append((each, message_id))
+            unrecorded.append((each, message_id))
             metrics.SENT.labels(each.channel, each.kind).inc()
         return "sent"
+
+    async def _record_in(self, session: AsyncSession, sent: Sent) -> None:
+        for row, message_id in sent:
+            await self.outcomes.finish(row, "sent", message_id=message_id, session=session)
 
     async def pending_count(self) -> int:
         """Rows not yet finished (for tests and health checks)."""

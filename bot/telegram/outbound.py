@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TypedDict
 
@@ -76,6 +77,7 @@ class TelegramDelivery:
     """Delivers outbox rows through python-telegram-bot's Bot."""
 
     ephemeral_answers = True  # answerCallbackQuery: no chat message, so no place in the chat's order
+    calls_ready = True  # deliver() calls `ready` once past its queue (see bot/outbox/inflight.py)
 
     def __init__(self, bot: Bot, media: MediaStore, in_flight: int = 8, timeout: float = 10.0) -> None:
         self.bot = bot
@@ -88,10 +90,18 @@ class TelegramDelivery:
         # more CPU than the calls themselves. Waiting here costs nothing.
         self._gate = asyncio.Semaphore(in_flight)
 
-    async def deliver(self, message: Outbound, edit_target: str | None) -> str | None:
-        """Send, edit or answer; map Telegram's errors to retry or give up."""
+    async def deliver(
+        self,
+        message: Outbound,
+        edit_target: str | None,
+        ready: Callable[[], Awaitable[None]] | None = None,
+    ) -> str | None:
+        """Send, edit or answer; map Telegram's errors to retry or give up. `ready` is awaited just before
+        the request, once this call's turn among the calls in flight has come."""
         try:
             async with self._gate:
+                if ready is not None:
+                    await ready()
                 return await self._call(message, edit_target)
         except RetryAfter as exc:
             raise DeliveryError(str(exc), retry_after=_seconds(exc.retry_after)) from exc

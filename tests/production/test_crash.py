@@ -1,10 +1,9 @@
 """The bot as a real subprocess, SIGKILLed at random moments and restarted, again and again, while scripted
 residents file requests and a technician grabs some of them; timers (seconds long here) fire meanwhile.
 
-At the end: every confirmed ticket exists exactly once, every outbox row was delivered (a plain notice may
-have gone out twice only when the worker died between Telegram's answer and the database's record of it; an
-offer never twice, it may be in doubt instead), in order per chat, every timer fired once, and no phone
-number or token reached the logs.
+At the end: every confirmed ticket exists exactly once, no message went out twice (a message in flight at a
+kill is in doubt instead, and hardly ever lost), every other outbox row was delivered, in order per chat,
+every timer fired once, and no phone number or token reached the logs.
 """
 
 from __future__ import annotations
@@ -150,11 +149,11 @@ async def check(
     for row in rows:
         if row.status == "failed":
             assert row.kind == "answer" and "query" in row.error.lower(), (row.id, row.kind, row.error)
-        elif row.status == "in_doubt":  # an offer in flight at a kill: at most once, never a second copy
-            assert row.kind == "send" and row.ref, (row.id, row.kind, row.ref)
+        elif row.status == "in_doubt":  # in flight at a kill: at most once, never a second copy
+            assert row.kind != "edit", (row.id, row.kind, row.ref)
         else:
             assert row.status in ("sent", "skipped"), (row.id, row.status)
-    # Each sent message is in its chat, in outbox order; extra copies only of rows in flight at a kill.
+    # Each sent message is in its chat, in outbox order, once.
     by_message = {m.message_id: m for chat in {int(r.chat_id) for r in rows} for m in server.sent_to(chat)}
     recorded: dict[int, int] = {}
     for row in rows:
@@ -163,28 +162,25 @@ async def check(
             message = by_message[int(row.channel_message_id)]
             assert str(message.chat_id) == row.chat_id
             recorded[message.message_id] = row.id
-    extra = 0
-    for chat in {int(r.chat_id) for r in rows}:
+    chats = {int(r.chat_id) for r in rows}
+    for chat in chats:
         order = [recorded[m.message_id] for m in server.sent_to(chat) if m.message_id in recorded]
         assert order == sorted(order), f"chat {chat} out of order: {order}"
-        copies = [m for m in server.sent_to(chat) if m.message_id not in recorded]
-        # A copy shows the text as first sent (the recorded message may have been edited since).
-        texts = {r.payload["text"] for r in rows if r.chat_id == str(chat) and r.kind == "send"}
-        assert all(m.content in texts for m in copies if m.edits == 0), [m.content for m in copies]
-        extra += len(copies)
-    assert extra <= 2 * worker.kills, f"{extra} duplicates for {worker.kills} kills"
-    # An offer is never shown twice, however the kills fell: a second copy would keep a live Accept button.
-    # Counted in the calls Telegram got (edits change what a message shows; no call was refused here).
+    # No message went out twice, however the kills fell (an offer's second copy would keep a live Accept
+    # button): each text reached a chat at most as often as rows carry it. Counted in the calls Telegram got
+    # (edits change what a message shows; none was refused here).
     sends = [p for name, p in server.requests if name in ("sendMessage", "sendPhoto")]
-    for row in rows:
-        if row.kind == "send" and row.ref:
-            text = row.payload["text"]
-            copies = [
-                p
-                for p in sends
-                if str(p["chat_id"]) == row.chat_id and text in (p.get("text"), p.get("caption"))
-            ]
-            assert len(copies) <= 1, (row.id, row.status, text)
+    shown = Counter((str(p["chat_id"]), p.get("text") or p.get("caption")) for p in sends)
+    carried = Counter(
+        (r.chat_id, r.payload["text"]) for r in rows if r.kind == "send" and r.status in ("sent", "in_doubt")
+    )
+    twice = {key: n - carried[key] for key, n in shown.items() if n > carried[key]}
+    assert not twice, f"{twice} went out twice over {worker.kills} kills"
+    doubtful = [row for row in rows if row.status == "in_doubt" and row.kind == "send"]
+    lost = [row.id for row in doubtful if not shown[(row.chat_id, row.payload["text"])]]
+    print(f"{len(doubtful)} in doubt after {worker.kills} kills, {len(lost)} of them never reached Telegram")
+    # Lost only when a kill fell between the mark's commit and the request leaving: a few instructions.
+    assert len(lost) <= max(1, worker.kills // 5), (lost, worker.kills)
     # Every timer due fired once: one event per escalation level or chase per ticket.
     late = stopped - timedelta(seconds=1)  # due before the worker stopped, with a sweep's time to spare
     assert not [(t.kind, t.due_at) for t in timers if t.status == "pending" and t.due_at <= late]

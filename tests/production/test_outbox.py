@@ -10,7 +10,7 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from bot.outbox import lanes
 from bot.outbox.channel import DeliveryError
@@ -527,24 +527,59 @@ async def test_a_send_in_doubt_is_not_sent_again_and_its_chat_waits(db: Database
     assert rows[0].attempts == 1 and "not sent again" in rows[0].error
 
 
-async def test_an_offer_in_flight_when_its_worker_died_is_not_sent_again(
-    db: Database, clock: FakeClock
+@pytest.mark.parametrize("ref", ["offer:1", ""], ids=["offer", "notice"])
+async def test_a_message_in_flight_when_its_worker_died_is_not_sent_again(
+    db: Database, clock: FakeClock, ref: str
 ) -> None:
-    """An offer (a send later edited in place) is marked before the call; the worker that finds the mark on a
-    pending row knows it may have arrived and does not send a second live copy. The chat goes on."""
+    """Every new message (an offer, a plain notice alike) is marked before the call; the worker that finds
+    the mark on a pending row knows it may have arrived and does not send a second copy. The chat goes on."""
     delivery = SlowDelivery()
-    await queue(
-        db, clock.now(), [Outbound(CH, "5", "New job BX-1", ref="offer:1"), Outbound(CH, "5", "next")]
-    )
+    await queue(db, clock.now(), [Outbound(CH, "5", "New job BX-1", ref=ref), Outbound(CH, "5", "next")])
     async with db.transaction() as s:  # a worker marked it, called Telegram and was killed
-        await s.execute(
-            update(OutboxMessage).where(OutboxMessage.ref == "offer:1").values(sending_at=clock.now())
-        )
+        first = (await s.execute(select(func.min(OutboxMessage.id)))).scalar_one()
+        await s.execute(update(OutboxMessage).where(OutboxMessage.id == first).values(sending_at=clock.now()))
     await drain(OutboxSender(db, {CH: delivery}, clock))
     assert texts(delivery, "5") == ["next"]
     async with db.transaction() as s:
         rows = (await s.execute(select(OutboxMessage).order_by(OutboxMessage.id))).scalars().all()
     assert [r.status for r in rows] == ["in_doubt", "sent"]
+
+
+async def test_every_message_is_marked_in_flight_before_its_call(db: Database, clock: FakeClock) -> None:
+    """Plain notices too, so that no kill can make one go out twice; they are recorded sent afterwards."""
+    delivery = MarkWatcher(db)
+    await queue(db, clock.now(), [Outbound(CH, "8", f"notice {i}", ref=f"n:{i}") for i in range(3)])
+    await drain(OutboxSender(db, {CH: delivery}, clock))
+    assert delivery.marks == [True, True, True]
+    assert texts(delivery, "8") == ["notice 0", "notice 1", "notice 2"]
+    async with db.transaction() as s:
+        rows = (await s.execute(select(OutboxMessage).order_by(OutboxMessage.id))).scalars().all()
+    assert [r.status for r in rows] == ["sent"] * 3
+
+
+async def test_a_worker_told_to_stop_mid_call_records_the_message_instead_of_leaving_it_in_doubt(
+    db: Database, clock: FakeClock
+) -> None:
+    """A clean stop (a deploy) lets a request already out finish: its row is recorded as sent, so the next
+    worker neither sends it again nor files it as in doubt, and sends what is left."""
+    slow = SlowDelivery(delay=0.5)
+    await queue(db, clock.now(), [Outbound(CH, "9", "first"), Outbound(CH, "9", "second")])
+    sender = OutboxSender(db, {CH: slow}, clock)
+    running = asyncio.create_task(sender.run_forever(interval=0.05))
+    for _ in range(100):  # until the first call is out
+        if slow.in_flight["9"]:
+            break
+        await asyncio.sleep(0.01)
+    assert slow.in_flight["9"] == 1
+    running.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await running
+    async with db.transaction() as s:
+        rows = (await s.execute(select(OutboxMessage).order_by(OutboxMessage.id))).scalars().all()
+    assert [(r.status, r.sending_at is None) for r in rows] == [("sent", False), ("pending", True)]
+    fresh = SlowDelivery()
+    await drain(OutboxSender(db, {CH: fresh}, clock))
+    assert texts(slow, "9") == ["first"] and texts(fresh, "9") == ["second"]
 
 
 class MarkWatcher(SlowDelivery):
