@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from bot.inbox import Inbox
 from bot.outbox.channel import Delivery
 from bot.outbox.sender import OutboxSender
 from bot.settings import Settings
@@ -35,6 +36,8 @@ class App:
     services: Services
     router: Router
     sender: OutboxSender
+    # Webhook and callback events, committed before they are answered (bot/inbox.py).
+    inbox: Inbox
     channels: dict[str, Delivery] = field(default_factory=dict)
     # The timer loop when this process runs one (for /healthz and /metrics).
     timers: TimerLoop | None = None
@@ -64,7 +67,8 @@ class App:
                         )
 
     async def close(self) -> None:
-        """Release the database."""
+        """Let inbox events being handled finish; release the database."""
+        await self.inbox.close()
         await self.db.dispose()
 
 
@@ -102,10 +106,19 @@ def build_app(settings: Settings, *, clock: Clock | None = None, site: Site | No
         max_open_per_day=settings.baoxiu_max_open_tickets_per_day,
     )
     router = Router(db, services, wake=sender.wake, limits=limits)
-    return App(settings, db, site, services, router, sender, channels)
+    inbox = Inbox(
+        db,
+        clock.now,
+        sender.owner,
+        lease=settings.baoxiu_inbox_lease,
+        concurrency=settings.baoxiu_inbox_concurrency,
+    )
+    return App(settings, db, site, services, router, sender, inbox, channels)
 
 
 def timer_loop(app: App) -> TimerLoop:
     """The interval job that fires due timers (remembered on the app for /healthz)."""
-    app.timers = TimerLoop(app.db, app.services, app.sender, app.settings.baoxiu_timer_interval)
+    app.timers = TimerLoop(
+        app.db, app.services, app.sender, app.settings.baoxiu_timer_interval, inbox=app.inbox
+    )
     return app.timers

@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     # This worker's name in the outbox's leases; a restarted worker takes back the chats its predecessor of
     # the same name held at once. Empty: host name and web port. Never the same for two running workers.
     baoxiu_worker_id: str = Field(default="", max_length=100)
+    # The inbox (webhooks, WeChat callbacks): events handled at once per worker (the rest wait, stored, so the
+    # answers to new ones never queue behind them), and seconds before another worker takes a dead one's.
+    baoxiu_inbox_concurrency: int = Field(default=8, ge=1, le=256)
+    baoxiu_inbox_lease: float = Field(default=60.0, ge=5, le=3600)
     # Inbound flood control per sender: a burst, then so many events a minute (0 turns it off).
     baoxiu_flood_burst: int = Field(default=15, ge=1, le=1000)
     baoxiu_flood_per_minute: float = Field(default=30.0, ge=0, le=6000)

@@ -1,7 +1,8 @@
 """One APScheduler interval job sweeps the timer rows; nothing an SLA needs lives only in memory.
 
 Every worker runs the sweep; a due timer is claimed with FOR UPDATE SKIP LOCKED and marked fired in the
-transaction that acts on it (dispatch/timers.claim_due), so each fires once across workers.
+transaction that acts on it (dispatch/timers.claim_due), so each fires once across workers. The same tick
+handles inbox events a stopped worker left (bot/inbox.py).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from datetime import datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.inbox import Inbox
 from bot.outbox.sender import OutboxSender
 from handlers.context import Services
 from handlers.timer_sweep import sweep_all
@@ -24,8 +26,17 @@ log = logging.getLogger(__name__)
 class TimerLoop:
     """Runs the sweep every `interval` seconds and wakes the sender when something fired."""
 
-    def __init__(self, db: Database, services: Services, sender: OutboxSender, interval: float = 1.0) -> None:
+    def __init__(
+        self,
+        db: Database,
+        services: Services,
+        sender: OutboxSender,
+        interval: float = 1.0,
+        *,
+        inbox: Inbox | None = None,
+    ) -> None:
         self.db = db
+        self.inbox = inbox
         self.services = services
         self.sender = sender
         self.interval = interval
@@ -39,6 +50,8 @@ class TimerLoop:
         self.last_run_at = self.services.clock.now()
         self._idle.clear()
         try:
+            if self.inbox is not None:
+                await self.inbox.sweep()
             fired = await sweep_all(self.db, self.services)
         except Exception:
             log.exception("timer sweep failed")

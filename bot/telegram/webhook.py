@@ -1,10 +1,11 @@
-"""Telegram webhook mode: updates POSTed to the web app, checked by the secret token, handled before 200.
+"""Telegram webhook mode: updates POSTed to the web app, checked by the secret token, answered once stored.
 
 Telegram sends every update with the header `X-Telegram-Bot-Api-Secret-Token` set to the secret given to
 setWebhook. A request without it, or with another value (compared in constant time), gets 403 and nothing is
-read. An accepted update is handled to the end (committed) before the answer, so a worker that dies
-mid-way makes Telegram deliver it again, to any worker; the router's event log makes the repeat harmless.
-When not even an apology could be recorded (database down) the answer is 500, so Telegram retries.
+read. An accepted update is committed to the inbox (bot/inbox.py) and answered at once; it is handled right
+after, in order per chat, and a worker that dies in between leaves it for any worker's sweep. The router's
+event log makes a repeat harmless. When the update could not be stored (database down) the answer is 500,
+so Telegram retries.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 DEFAULT_PATH = "/telegram/webhook"
 MAX_BODY = 1 << 20  # Telegram's updates are small; a megabyte is plenty
+CHANNEL = "telegram"
 
 
 def webhook_path(url: str | None) -> str:
@@ -66,19 +68,38 @@ def webhook_routes(app: App) -> list[BaseRoute]:
         bot: Bot | None = getattr(delivery, "bot", None)
         if bot is None:
             return JSONResponse({"ok": False, "error": "starting"}, status_code=503)
-        from bot.telegram.app import handle_update
-
         try:
             update = Update.de_json(data, bot)
         except Exception:
             log.warning("unreadable update %s", data.get("update_id"))
             return JSONResponse({"ok": False, "error": "unreadable update"}, status_code=400)
-        result = await handle_update(update, bot, app.router, max_bytes)
-        if result is not None and result.failed:
+        try:
+            await app.inbox.accept(CHANNEL, f"u:{update.update_id}", chat_key(update), data)
+        except Exception:
+            log.exception("update %s could not be stored", update.update_id)
             return JSONResponse({"ok": False}, status_code=500)
         return JSONResponse({"ok": True})
 
+    async def process(data: dict[str, Any]) -> bool:
+        from bot.telegram.app import handle_update
+
+        bot: Bot | None = getattr(app.channels.get(CHANNEL), "bot", None)
+        if bot is None:  # swept before the channel started: later
+            return False
+        result = await handle_update(Update.de_json(data, bot), bot, app.router, max_bytes)
+        return result is None or not result.failed
+
+    app.inbox.register(CHANNEL, process)
     return [Route(webhook_path(settings.telegram_webhook_url), receive, methods=["POST"])]
+
+
+def chat_key(update: Update) -> str:
+    """Whose order the update keeps: its chat's, else its sender's (an inline query has no chat)."""
+    if update.effective_chat is not None:
+        return f"{CHANNEL}:{update.effective_chat.id}"
+    if update.effective_user is not None:
+        return f"{CHANNEL}:u{update.effective_user.id}"
+    return f"{CHANNEL}:#{update.update_id}"
 
 
 async def register(bot: Bot, url: str, secret: str, *, max_connections: int = 40) -> None:

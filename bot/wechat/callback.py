@@ -1,23 +1,23 @@
 """What both callback endpoints share: signatures, freshness and replay, the 5-second answer, dedupe.
 
-WeChat waits 5 seconds for an answer and then retries (three times in all). A message is handled inline
-when that is quick (nearly always: one transaction), so a crash loses nothing; when it takes longer (a slow
-photo download) the endpoint answers at `BUDGET` seconds anyway and the work finishes in the background.
-Replies never go in the HTTP answer: they are outbox rows, delivered as customer-service messages.
+WeChat waits 5 seconds for an answer and then retries (three times in all). A message is answered once it is
+committed to the inbox (bot/inbox.py) and handled right after, in order per sender, so neither a burst nor
+a slow photo download makes WeChat retry, and a crash in between loses nothing. Replies never go in the HTTP
+answer: they are outbox rows, delivered as customer-service messages.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
 import hmac
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 
+from bot.inbox import Inbox
 from bot.wechat import quota
 from bot.wechat.chats import ChatStore
 from bot.wechat.inbound import InboundTranslator, Unsupported, event_id, sender
@@ -30,7 +30,6 @@ from storage.models import InboundEvent
 from storage.repositories import InboundLog, People
 
 log = logging.getLogger(__name__)
-BUDGET = 4.0  # seconds before the endpoint answers "success" whatever the state of the work
 MAX_SKEW = 300  # a signed timestamp further than this from our clock is refused (a replay)
 MAX_BODY = 1024 * 1024
 
@@ -43,28 +42,6 @@ def signature(*parts: str) -> str:
 def signature_ok(expected_parts: tuple[str, ...], given: str) -> bool:
     """Constant-time comparison of a request's signature."""
     return bool(given) and hmac.compare_digest(signature(*expected_parts), given.lower())
-
-
-class ChatLocks:
-    """One lock per sender in this process, so one person's messages are handled in the order they came."""
-
-    def __init__(self) -> None:
-        self._locks: dict[str, asyncio.Lock] = {}
-        self._users: dict[str, int] = {}
-
-    @contextlib.asynccontextmanager
-    async def hold(self, key: str) -> AsyncIterator[None]:
-        """Hold the sender's lock; idle locks are forgotten."""
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        self._users[key] = self._users.get(key, 0) + 1
-        try:
-            async with lock:
-                yield
-        finally:
-            self._users[key] -= 1
-            if not self._users[key]:
-                del self._users[key]
-                del self._locks[key]
 
 
 class CallbackCore:
@@ -80,8 +57,8 @@ class CallbackCore:
         now: Callable[[], datetime],
         default_language: str,
         wake: Callable[[], None],
+        inbox: Inbox,
         *,
-        budget: float = BUDGET,
         quotas: bool = False,
     ) -> None:
         self.channel = channel
@@ -92,10 +69,9 @@ class CallbackCore:
         self.now = now
         self.default_language = default_language
         self.wake = wake
-        self.budget = budget
         self.quotas = quotas  # the Official Account: note what each message allows us to send back
-        self.locks = ChatLocks()
-        self.tasks: set[asyncio.Task[None]] = set()
+        self.inbox = inbox
+        inbox.register(channel, self._process)
 
     def stale(self, timestamp: str) -> bool:
         """True when a signed timestamp is not a number or too far from now."""
@@ -105,44 +81,48 @@ class CallbackCore:
             return True
         return abs(self.now().timestamp() - sent) > MAX_SKEW
 
+    @staticmethod
+    def nonce_key(timestamp: str, nonce: str) -> str:
+        """The request's (timestamp, nonce) as an event id of the replay log."""
+        key = f"n:{timestamp}:{nonce}"
+        return "n:" + hashlib.sha256(key.encode()).hexdigest() if len(key) > 80 else key
+
     async def replayed(self, timestamp: str, nonce: str) -> bool:
         """Record the request's (timestamp, nonce); True when it was seen before."""
-        key = f"n:{timestamp}:{nonce}"
-        if len(key) > 80:
-            key = "n:" + hashlib.sha256(key.encode()).hexdigest()
+        key = self.nonce_key(timestamp, nonce)
         async with self.db.transaction() as session:
             return not await InboundLog(session).first_time(self.channel + "#nonce", key, self.now())
 
-    async def handle(self, msg: dict[str, str]) -> None:
-        """Handle one message, waiting at most the budget (the work goes on if it takes longer)."""
-        task = asyncio.create_task(self._process(msg))
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
-        await asyncio.wait({task}, timeout=self.budget)
+    async def handle(self, msg: dict[str, str], *, replay: str = "") -> bool:
+        """Commit the message to the inbox, to be handled right after the answer; False for a repeat of one
+        still waiting or (given the request's `nonce_key`) a replayed request, which are dropped."""
+        chat = self.channel + ":" + sender(msg)
+        return await self.inbox.accept(self.channel, event_id(msg), chat, msg, nonce=replay)
 
     async def close(self) -> None:
-        """Let background work finish (at shutdown)."""
-        if self.tasks:
-            await asyncio.wait(set(self.tasks), timeout=10)
+        """Let messages being handled finish (at shutdown)."""
+        await self.inbox.close()
 
-    async def _process(self, msg: dict[str, str]) -> None:
+    async def _process(self, msg: dict[str, Any]) -> bool:
+        """Handle one message from the inbox (in order per sender); False when it should be tried again."""
         try:
-            async with self.locks.hold(sender(msg)):
-                handled, choices = await self._look(event_id(msg), sender(msg), msg)
-                if handled:
-                    log.info("%s: %s is a retry of something handled", self.channel, event_id(msg))
-                    return
-                result = await self.translator.translate(msg, choices)
-                if result is None:
-                    return
-                if isinstance(result, Unsupported):
-                    await self._unsupported(result)
-                else:
-                    await self.router.handle(result)
-                if choices.get("deferred"):
-                    await self._ask_again(result.chat_id)
+            handled, choices = await self._look(event_id(msg), sender(msg), msg)
+            if handled:
+                log.info("%s: %s is a retry of something handled", self.channel, event_id(msg))
+                return True
+            result = await self.translator.translate(msg, choices)
+            if result is None:
+                return True
+            if isinstance(result, Unsupported):
+                await self._unsupported(result)
+            else:
+                await self.router.handle(result)
+            if choices.get("deferred"):
+                await self._ask_again(result.chat_id)
         except Exception:
             log.exception("%s: failed to handle message %s", self.channel, event_id(msg))
+            return False
+        return True
 
     async def _ask_again(self, chat_id: str) -> None:
         """Questions that went out as template messages (outside the 48-hour window) come back with their

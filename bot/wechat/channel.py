@@ -126,6 +126,7 @@ class WeChatChannel:
             app.services.clock.now,
             app.settings.baoxiu_language,
             app.sender.wake,
+            app.inbox,
             quotas=quotas,
         )
         self.cores.append(core)

@@ -16,6 +16,7 @@ from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 
 from bot.wechat.callback import MAX_BODY, CallbackCore, signature_ok
+from bot.wechat.inbound import event_id
 from bot.wechat.xmlmsg import XmlError, parse_xml
 
 log = logging.getLogger(__name__)
@@ -83,9 +84,6 @@ class OfficialAccountCallback:
         elif self.crypto is not None:
             # Safe mode is on, so a plain body is not covered by any signature: refuse it.
             return forbidden("plain message while safe mode is configured")
-        if await self.core.replayed(timestamp, nonce):
-            log.warning("wechat callback replayed (timestamp %s, nonce %s): ignored", timestamp, nonce)
-            return PlainTextResponse("success")
         if self.crypto is not None:
             try:
                 msg = parse_xml(
@@ -101,5 +99,7 @@ class OfficialAccountCallback:
             msg = outer
         if not msg.get("MsgType") or not msg.get("FromUserName"):
             return bad_request("no MsgType or FromUserName")
-        await self.core.handle(msg)
+        # The replay check shares the message's INSERT: one commit before the answer.
+        if not await self.core.handle(msg, replay=self.core.nonce_key(timestamp, nonce)):
+            log.info("wechat callback %s replayed or repeated: not handled again", event_id(msg))
         return PlainTextResponse("success")

@@ -44,6 +44,27 @@ class InboundEvent(Base):
     received_at: Mapped[datetime] = mapped_column(index=True)
 
 
+class InboxEvent(Base):
+    """A raw event from a webhook or callback, committed before the answer and handled afterwards.
+
+    Deleted once handled; a row still here after its lease ran out (its worker died) is handled by any
+    worker's sweep. (channel, event_id) is unique, so a delivery repeated while the first waits is dropped.
+    """
+
+    __tablename__ = "inbox"
+    __table_args__ = (UniqueConstraint("channel", "event_id"), Index("ix_inbox_lease", "lease_until"))
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    event_id: Mapped[str] = mapped_column(String(80))
+    chat_key: Mapped[str] = mapped_column(String(128))
+    payload: Mapped[dict[str, Any]]
+    received_at: Mapped[datetime]
+    lease_owner: Mapped[str] = mapped_column(String(80), default="")
+    lease_until: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(default=0)
+
+
 class OutboxMessage(Base):
     """A message to deliver, written in the same transaction as the change that caused it."""
 

@@ -5,17 +5,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy import func, select
 
 from bot.app import App, build_app, timer_loop
 from bot.channels import TelegramRunner
 from bot.ops.metrics import parse
-from bot.ops.web import create_web_app
 from storage.models import InboundEvent, OutboxMessage
 from tests.fakes.telegram_server import FakeTelegramServer
 from tests.support.tgbot import settings_for
+from tests.support.webclient import web_client
 
 SECRET = "s3cret-token_for-the-webhook-0123"
 URL = "https://bot.example.test/hooks/telegram"
@@ -54,8 +53,7 @@ async def test_secret_token_is_required_and_a_repeat_has_one_effect(
     assert not server.calls("getUpdates")
     server.push_message(U, "/help", language_code="en")
     [update] = server.take_updates()
-    transport = httpx.ASGITransport(app=create_web_app(app))
-    async with httpx.AsyncClient(transport=transport, base_url="http://bot") as client:
+    async with web_client(app) as client:
         path = "/hooks/telegram"
         for headers in (
             {},
@@ -86,8 +84,7 @@ async def test_secret_token_is_required_and_a_repeat_has_one_effect(
 async def test_healthz_and_metrics(webhook_app: tuple[FakeTelegramServer, App]) -> None:
     server, app = webhook_app
     timers = timer_loop(app)
-    transport = httpx.ASGITransport(app=create_web_app(app))
-    async with httpx.AsyncClient(transport=transport, base_url="http://bot") as client:
+    async with web_client(app) as client:
         before = await client.get("/healthz")
         assert before.status_code == 503 and before.json()["timers"] == "not running"
         await timers.tick()
@@ -115,6 +112,6 @@ async def test_healthz_and_metrics(webhook_app: tuple[FakeTelegramServer, App]) 
 
     assert app.timers is not None and app.timers.last_run_at is not None
     app.timers.last_run_at -= timedelta(minutes=10)
-    async with httpx.AsyncClient(transport=transport, base_url="http://bot") as client:
+    async with web_client(app) as client:
         stale = await client.get("/healthz")
     assert stale.status_code == 503 and stale.json().get("timers_stale")

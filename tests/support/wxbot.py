@@ -15,7 +15,6 @@ import httpx
 
 from bot.app import App, build_app
 from bot.channels import cancel
-from bot.ops.web import create_web_app
 from bot.settings import Settings, load_settings
 from bot.timer_loop import TimerLoop
 from bot.wechat.channel import WeChatChannel
@@ -23,6 +22,7 @@ from dispatch import staff
 from dispatch.clock import FakeClock
 from tests.fakes.wechat_push import OAPusher, WorkPusher
 from tests.fakes.wechat_server import FakeWeChatServer, Sent
+from tests.support.webclient import web_client
 
 OA_TOKEN = "spamtest"
 OA_AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
@@ -101,9 +101,7 @@ class WxBot:
         self.app = app
         self.channel = WeChatChannel.of(app)
         await self.channel.prepare()
-        self.http = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=create_web_app(app)), base_url="http://bot"
-        )
+        self.http = web_client(app)
         return app
 
     async def stop(self) -> None:

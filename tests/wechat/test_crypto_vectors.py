@@ -25,7 +25,6 @@ from wechatpy.enterprise.crypto import WeChatCrypto as WorkCrypto
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 
 from bot.app import App, build_app
-from bot.ops.web import create_web_app
 from bot.settings import load_settings
 from bot.wechat.callback import signature, signature_ok
 from bot.wechat.channel import WeChatChannel
@@ -33,6 +32,7 @@ from bot.wechat.xmlmsg import parse_xml, to_xml
 from dispatch.clock import FakeClock
 from storage.models import InboundEvent, OutboxMessage
 from tests.fakes.wechat_push import sign
+from tests.support.webclient import web_client
 
 OA_SAMPLE = {
     "token": "spamtest",
@@ -98,7 +98,7 @@ async def _bot(tmp_path: Path, clock: FakeClock, **settings: Any) -> tuple[App, 
     )
     await app.start()
     WeChatChannel.of(app)
-    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=create_web_app(app)), base_url="http://bot")
+    client = web_client(app)
     return app, client
 
 

@@ -1,0 +1,235 @@
+"""The durable inbox: a webhook or callback is answered as soon as its raw event is committed.
+
+WeChat gives a callback 5 seconds and then sends it again (and shows the resident "this account cannot
+provide service" after the third try); Telegram's webhook waits for the answer before sending that chat
+anything else. How busy we are should not decide either. So an accepted event is one INSERT (a repeat of an
+event still waiting is dropped by the unique key), the platform gets its answer, and the event is handled
+right after in the same process, in the order it came for its chat. The row is deleted once handled.
+
+A worker that dies in between leaves the row with a lease (`lease_until`) that runs out; every worker's
+timer tick sweeps rows whose lease ran out and handles them, oldest first per chat. A handler that fails
+(the database went away) leaves its row for a later sweep, with growing pauses. Handling an event twice
+(a lease that ran out while a slow photo downloaded) is harmless: the router's event log drops the repeat.
+
+Polled Telegram updates don't come through here: Telegram keeps them until the poller confirms them, which
+it does only once handled (bot/telegram/polling.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime, timedelta
+from functools import cache
+from typing import Any, cast
+
+from sqlalchemy import Insert, Table, bindparam, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.outbox.channel import backoff
+from storage.db import Database
+from storage.models import InboxEvent
+from storage.repositories import InboundLog
+
+log = logging.getLogger(__name__)
+# Handles one event's payload; False (or an exception) leaves it for a later sweep.
+Processor = Callable[[dict[str, Any]], Awaitable[bool]]
+LEASE = 60.0  # seconds an accepted event is its worker's before any worker's sweep may take it
+SWEEP_BATCH = 100
+CLOSE_WAIT = 10.0  # seconds a clean stop waits for events being handled
+
+
+class ChatLocks:
+    """One lock per chat in this process, so one person's events are handled in the order they came."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._users: dict[str, int] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        """Hold the chat's lock; idle locks are forgotten."""
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        self._users[key] = self._users.get(key, 0) + 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._users[key] -= 1
+            if not self._users[key]:
+                del self._users[key]
+                del self._locks[key]
+
+
+class Inbox:
+    """Accepts raw events durably and hands them to the channel's processor, once, in order per chat."""
+
+    def __init__(
+        self,
+        db: Database,
+        now: Callable[[], datetime],
+        owner: str,
+        *,
+        lease: float = LEASE,
+        concurrency: int = 8,
+    ) -> None:
+        self.db = db
+        self.now = now
+        self.owner = owner
+        self.lease = timedelta(seconds=lease)
+        self.processors: dict[str, Processor] = {}
+        self.locks = ChatLocks()
+        self.tasks: set[asyncio.Task[None]] = set()
+        # Events handled at once: a burst's work then holds a few database connections, and the next
+        # callback's INSERT finds one free instead of queueing behind all of it.
+        self._slots = asyncio.Semaphore(concurrency)
+
+    def register(self, channel: str, processor: Processor) -> None:
+        """Name what handles this channel's events (before the first is accepted or swept)."""
+        self.processors[channel] = processor
+
+    async def accept(
+        self, channel: str, event_id: str, chat_key: str, payload: dict[str, Any], *, nonce: str = ""
+    ) -> bool:
+        """Commit the event (one INSERT) and start handling it; False when it was a repeat of one still
+        waiting, or (with `nonce`, a signed request's timestamp and nonce) a replayed request."""
+        # Queued on the chat's lock before the INSERT is awaited, so events of one chat are handled in the
+        # order they were accepted whichever commit finished first.
+        accepted: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+        self._spawn(self._when_accepted(accepted, channel, chat_key, payload))
+        row_id: int | None = None
+        try:
+            now = self.now()
+            async with self.db.transaction() as session:
+                if nonce and not await InboundLog(session).first_time(channel + "#nonce", nonce, now):
+                    return False
+                params = {
+                    "b_channel": channel,
+                    "b_event": event_id[:80],
+                    "b_chat": chat_key[:128],
+                    "b_payload": payload,
+                    "b_at": now,
+                    "b_owner": self.owner,
+                    "b_until": now + self.lease,
+                }
+                dialect = session.get_bind().dialect.name
+                row_id = (await session.execute(_insert(dialect), params)).scalar_one_or_none()
+        finally:
+            accepted.set_result(row_id)  # None (a repeat, a replay, a failed commit): nothing to handle
+        return row_id is not None
+
+    async def sweep(self) -> int:
+        """Handle events whose worker died (their lease ran out), oldest first per chat; how many."""
+        if not self.processors:
+            return 0
+        now = self.now()
+        async with self.db.transaction() as session:
+            stmt = (
+                select(InboxEvent.id, InboxEvent.channel, InboxEvent.chat_key, InboxEvent.payload)
+                .where(InboxEvent.lease_until <= now, InboxEvent.channel.in_(sorted(self.processors)))
+                .order_by(InboxEvent.id)
+                .limit(SWEEP_BATCH)
+                .with_for_update(skip_locked=True)
+            )
+            rows = (await session.execute(stmt)).all()
+            if not rows:
+                return 0
+            await session.execute(
+                update(InboxEvent)
+                .where(InboxEvent.id.in_([r.id for r in rows]))
+                .values(lease_owner=self.owner, lease_until=now + self.lease)
+            )
+        by_chat: dict[tuple[str, str], list[Any]] = defaultdict(list)
+        for row in rows:
+            by_chat[(row.channel, row.chat_key)].append(row)
+        log.info("inbox: %d event(s) left by a stopped worker or a failure, handled now", len(rows))
+
+        async def chat(events: list[Any]) -> None:
+            for event in events:
+                async with self.locks.hold(event.chat_key):
+                    await self._handle(event.id, event.channel, event.payload)
+
+        await asyncio.gather(*(chat(events) for events in by_chat.values()))
+        return len(rows)
+
+    async def close(self) -> None:
+        """Let events being handled finish (at shutdown); the rest are swept after the restart."""
+        if self.tasks:
+            await asyncio.wait(set(self.tasks), timeout=CLOSE_WAIT)
+
+    async def settle(self) -> None:
+        """Wait until every event accepted by this process so far is handled (tests, benches)."""
+        while self.tasks:
+            await asyncio.wait(set(self.tasks))
+
+    async def pending(self) -> int:
+        """Events not yet handled (for tests and health checks)."""
+        async with self.db.transaction() as session:
+            return len((await session.execute(select(InboxEvent.id))).all())
+
+    async def _retry_later(self, session: AsyncSession, row_id: int) -> None:
+        """A failed event is tried again by a sweep after a pause that grows with its attempts."""
+        event = await session.get(InboxEvent, row_id)
+        if event is None:
+            return
+        event.attempts += 1
+        event.lease_owner = ""
+        event.lease_until = self.now() + timedelta(seconds=backoff(event.attempts))
+        if event.attempts % 10 == 0:
+            log.error("inbox: %s event %s failed %d times", event.channel, row_id, event.attempts)
+
+    def _spawn(self, work: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(work)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _when_accepted(
+        self, accepted: asyncio.Future[int | None], channel: str, chat_key: str, payload: dict[str, Any]
+    ) -> None:
+        async with self.locks.hold(chat_key):
+            row_id = await accepted
+            if row_id is not None:
+                await self._handle(row_id, channel, payload)
+
+    async def _handle(self, row_id: int, channel: str, payload: dict[str, Any]) -> None:
+        processor = self.processors.get(channel)
+        try:
+            async with self._slots:
+                handled = processor is not None and await processor(payload)
+        except Exception:
+            log.exception("inbox: handling %s event %s failed", channel, row_id)
+            handled = False
+        try:
+            async with self.db.transaction() as session:
+                if handled:
+                    await session.execute(delete(InboxEvent).where(InboxEvent.id == row_id))
+                else:
+                    await self._retry_later(session, row_id)
+        except Exception:  # the row stays: handled again after its lease, which the event log makes harmless
+            log.exception("inbox: could not settle %s event %s", channel, row_id)
+
+
+@cache
+def _insert(dialect: str) -> Insert:
+    module = postgresql if dialect == "postgresql" else sqlite
+    table = cast(Table, InboxEvent.__table__)
+    stmt: Insert = (
+        module.insert(table)
+        .values(
+            channel=bindparam("b_channel"),
+            event_id=bindparam("b_event"),
+            chat_key=bindparam("b_chat"),
+            payload=bindparam("b_payload", type_=table.c.payload.type),
+            received_at=bindparam("b_at"),
+            lease_owner=bindparam("b_owner"),
+            lease_until=bindparam("b_until"),
+            attempts=0,
+        )
+        .on_conflict_do_nothing()
+        .returning(table.c.id)
+    )
+    return stmt

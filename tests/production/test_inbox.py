@@ -1,0 +1,131 @@
+"""The durable inbox: answered once stored, handled right after in order per chat, never lost, never twice."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.inbox import LEASE, Inbox
+from dispatch.clock import FakeClock
+from storage.db import Database
+from storage.models import InboxEvent
+
+CH = "wechat"
+
+
+class Recorder:
+    """A processor that records what it handled, can be held back, and can fail a number of times."""
+
+    def __init__(self) -> None:
+        self.handled: list[str] = []
+        self.gate = asyncio.Event()
+        self.gate.set()
+        self.failures = 0
+
+    async def __call__(self, payload: dict[str, Any]) -> bool:
+        await self.gate.wait()
+        await asyncio.sleep(random.uniform(0, 0.01))  # handling takes a varying while
+        if self.failures:
+            self.failures -= 1
+            return False
+        self.handled.append(payload["text"])
+        return True
+
+
+async def rows(db: Database) -> list[InboxEvent]:
+    async with db.transaction() as s:
+        return list((await s.execute(select(InboxEvent).order_by(InboxEvent.id))).scalars())
+
+
+async def test_an_event_is_answered_once_stored_and_handled_right_after(
+    db: Database, clock: FakeClock
+) -> None:
+    inbox, recorder = Inbox(db, clock.now, "w1"), Recorder()
+    inbox.register(CH, recorder)
+    recorder.gate.clear()  # handling is slow (a photo download, a busy database)
+    assert await inbox.accept(CH, "m1", "wechat:o1", {"text": "水管漏了"})
+    # The platform has its answer while the event is still waiting, stored.
+    assert recorder.handled == [] and [r.event_id for r in await rows(db)] == ["m1"]
+    recorder.gate.set()
+    await inbox.settle()
+    assert recorder.handled == ["水管漏了"] and await rows(db) == []
+
+
+async def test_one_chats_events_are_handled_in_the_order_they_came(db: Database, clock: FakeClock) -> None:
+    inbox, recorder = Inbox(db, clock.now, "w1"), Recorder()
+    inbox.register(CH, recorder)
+    texts = [f"{chat}-{i}" for i in range(12) for chat in ("a", "b")]
+    # All at once, as a burst of callbacks: their commits finish in any order.
+    await asyncio.gather(*(inbox.accept(CH, t, f"wechat:{t[0]}", {"text": t}) for t in texts))
+    await inbox.settle()
+    for chat in ("a", "b"):
+        assert [t for t in recorder.handled if t[0] == chat] == [t for t in texts if t[0] == chat]
+
+
+async def test_a_repeat_of_an_event_still_waiting_is_dropped(db: Database, clock: FakeClock) -> None:
+    inbox, recorder = Inbox(db, clock.now, "w1"), Recorder()
+    inbox.register(CH, recorder)
+    recorder.gate.clear()
+    assert await inbox.accept(CH, "m7", "wechat:o1", {"text": "first"})
+    assert not await inbox.accept(CH, "m7", "wechat:o1", {"text": "first"})  # WeChat's retry
+    recorder.gate.set()
+    await inbox.settle()
+    assert recorder.handled == ["first"]
+
+
+async def test_events_a_dead_worker_accepted_are_handled_by_another_once_its_lease_ran_out(
+    db: Database, clock: FakeClock
+) -> None:
+    dead, recorder_dead = Inbox(db, clock.now, "w1"), Recorder()
+    dead.register(CH, recorder_dead)
+    recorder_dead.gate.clear()
+    for i in range(3):
+        await dead.accept(CH, f"m{i}", "wechat:o1", {"text": f"step {i}"})
+    for task in list(dead.tasks):  # killed before handling them
+        task.cancel()
+    await asyncio.gather(*dead.tasks, return_exceptions=True)
+    other, recorder = Inbox(db, clock.now, "w2"), Recorder()
+    other.register(CH, recorder)
+    assert await other.sweep() == 0  # the dead worker's lease still runs: it might be only slow
+    clock.advance(timedelta(seconds=LEASE + 1))
+    assert await other.sweep() == 3
+    assert await other.sweep() == 0
+    assert recorder.handled == ["step 0", "step 1", "step 2"] and recorder_dead.handled == []
+    assert await rows(db) == []
+
+
+async def test_a_failed_event_is_kept_and_tried_again_later(db: Database, clock: FakeClock) -> None:
+    inbox, recorder = Inbox(db, clock.now, "w1"), Recorder()
+    inbox.register(CH, recorder)
+    recorder.failures = 1  # the database went away for a moment
+    await inbox.accept(CH, "m1", "wechat:o1", {"text": "hello"})
+    await inbox.settle()
+    [row] = await rows(db)
+    assert row.attempts == 1 and recorder.handled == []
+    assert await inbox.sweep() == 0  # not at once: a pause first
+    clock.advance(timedelta(minutes=2))
+    assert await inbox.sweep() == 1
+    assert recorder.handled == ["hello"] and await rows(db) == []
+
+
+async def test_two_workers_sweeping_at_once_handle_each_event_once(db: Database, clock: FakeClock) -> None:
+    dead = Inbox(db, clock.now, "w0")
+    dead.register(CH, Recorder())
+    for i in range(40):
+        await dead.accept(CH, f"m{i}", f"wechat:o{i % 5}", {"text": f"t{i}"})
+        for task in list(dead.tasks):
+            task.cancel()
+    await asyncio.gather(*dead.tasks, return_exceptions=True)
+    clock.advance(timedelta(seconds=LEASE + 1))
+    workers = [Inbox(db, clock.now, f"w{n}") for n in (1, 2)]
+    recorders = [Recorder(), Recorder()]
+    for worker, recorder in zip(workers, recorders, strict=True):
+        worker.register(CH, recorder)
+    while await rows(db):
+        await asyncio.gather(*(w.sweep() for w in workers))
+    handled = recorders[0].handled + recorders[1].handled
+    assert sorted(handled) == sorted(f"t{i}" for i in range(40))
