@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 
@@ -70,7 +71,21 @@ async def rank(
     people = [p for p in technicians if not qualifies(p, community, ticket)]
     if not people:
         return []
-    ids = [p.id for p in people]
+    loads = await workloads(session, [p.id for p in people], local_midnight(now, community))
+    return order(people, loads, include_full=include_full)
+
+
+@dataclass(frozen=True)
+class Workload:
+    """What ranks a technician: jobs in hand, jobs taken since local midnight, the last one taken."""
+
+    open_jobs: int = 0
+    jobs_today: int = 0
+    last_assigned_at: datetime | None = None
+
+
+async def workloads(session: AsyncSession, ids: Sequence[int], midnight: datetime) -> dict[int, Workload]:
+    """The workloads of these technicians (three queries however many)."""
     open_jobs = dict(
         (
             await session.execute(
@@ -80,7 +95,6 @@ async def rank(
             )
         ).all()
     )
-    midnight = local_midnight(now, community)
     today = dict(
         (
             await session.execute(
@@ -94,7 +108,15 @@ async def rank(
     # assigned_at) index, where the grouped form read every job a technician ever took (years of them).
     latest = select(func.max(Ticket.assigned_at)).where(Ticket.technician_id == Person.id).scalar_subquery()
     last = dict((await session.execute(select(Person.id, latest).where(Person.id.in_(ids)))).all())
-    ranked = [Candidate(p, open_jobs.get(p.id, 0), today.get(p.id, 0), last.get(p.id)) for p in people]
+    return {i: Workload(open_jobs.get(i, 0), today.get(i, 0), last.get(i)) for i in ids}
+
+
+def order(people: Iterable[Person], loads: Mapping[int, Workload], *, include_full: bool) -> list[Candidate]:
+    """Candidates best first (fewest open jobs, then longest wait), the full ones left out unless asked."""
+    ranked = []
+    for person in people:
+        load = loads.get(person.id, Workload())
+        ranked.append(Candidate(person, load.open_jobs, load.jobs_today, load.last_assigned_at))
     if not include_full:
         ranked = [c for c in ranked if not c.full]
     ranked.sort(key=lambda c: (c.open_jobs, c.last_assigned_at or EPOCH, c.person.id))
