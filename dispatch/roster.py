@@ -43,6 +43,9 @@ class Roster:
         self._members: dict[tuple[str, str], list[Person]] = {}
         self._groups: dict[tuple[str, str], list[GroupBinding]] = {}
         self._loads: dict[tuple[int, datetime], Workload] = {}
+        # The session's identity map holds unchanged objects only weakly: what the batch loaded for later
+        # session.get() calls (tickets, the technicians the notices name) stays loaded while it is held here.
+        self._held: list[object] = []
 
     @classmethod
     async def load(
@@ -59,6 +62,7 @@ class Roster:
         if not ids:
             return roster
         tickets = (await session.execute(select(Ticket).where(Ticket.id.in_(ids)))).scalars().all()
+        roster._held.extend(tickets)
         by_id = {t.id: t for t in tickets}
         wanted: dict[Role, set[str]] = {}
         grouped: set[str] = set()
@@ -142,12 +146,16 @@ class Roster:
         if not serving:
             return
         people = (await self.session.execute(select(Person).where(or_(*serving)))).scalars().all()
+        self._held.extend(people)
+        by_place: dict[tuple[str, str | None], list[Person]] = {}
+        for person in people:
+            if person.active:
+                by_place.setdefault((person.role, person.community), []).append(person)
         for role, communities in wanted.items():
+            everywhere = by_place.get((str(role), None), [])
             for community in communities:
-                self._members[(str(role), community)] = sorted(
-                    (p for p in people if p.role == role and p.active and staff.serves(p, community)),
-                    key=lambda p: p.id,
-                )
+                own = by_place.get((str(role), community), [])
+                self._members[(str(role), community)] = sorted(own + everywhere, key=lambda p: p.id)
 
     async def _load_groups(self, communities: set[str]) -> None:
         if not communities:
