@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dispatch import schedules, staff, timers
+from dispatch import schedules, timers
 from dispatch.closing import open_followup
 from dispatch.lifecycle import HELD, Status, log
 from dispatch.matters import deadlines
@@ -23,10 +23,10 @@ from dispatch.planned.rules import PLAN_DUE
 from dispatch.roster import Needs, Roster
 from dispatch.schedules import Calendar
 from dispatch.site import Community, Site
+from dispatch.staff import Role
 from storage.models import ActionToken, Person, Ticket, Timer
 
 BEFORE_ARRIVAL = (Status.ASSIGNED, Status.SCHEDULED, Status.EN_ROUTE, Status.REWORK)
-Role = staff.Role
 Handler = Callable[[AsyncSession, Community, Ticket, Timer, datetime, Notices, Roster], Awaitable[str]]
 Plain = Callable[[AsyncSession, Community, Ticket, Timer, datetime, Notices], Awaitable[str]]
 

@@ -1,10 +1,11 @@
 """What a sweep reads once for its whole batch of due timers: the tickets, the staff the timers tell, the
 supervisors' groups and the workloads that rank technicians.
 
-Asked timer by timer, these lookups were nine queries in ten of a sweep. The answers are taken in the
-sweep's transaction and stay true while it fires the batch: no ticket's deadline assigns a ticket, changes
-staff or binds a group (a scheduled job might, so `forget` drops them after one). A lookup the batch did not
-announce is read when first asked and kept, so the answers are always those of the per-timer queries.
+Asked timer by timer, these lookups were most of a sweep's queries (some 350 of 450 for 100 timers). The
+answers are taken in the sweep's transaction and stay true while it fires the batch: no ticket's deadline
+assigns a ticket, changes staff or binds a group (a scheduled job might, so `forget` drops them after one).
+A lookup the batch did not announce is read when first asked and kept, so the answers are always those of
+the per-timer queries.
 """
 
 from __future__ import annotations
