@@ -60,19 +60,25 @@ async def pending(session: AsyncSession, ticket_id: int) -> Sequence[Timer]:
 
 
 async def claim_due(session: AsyncSession, now: datetime, limit: int = 100) -> Sequence[Timer]:
-    """Take due timers for firing: marked fired in this transaction, skipped if another worker holds them."""
-    stmt = (
-        select(Timer)
+    """Take due timers for firing, soonest first: marked fired in this transaction by one statement, those
+    another worker holds skipped (on SQLite the transaction's write lock keeps other workers out)."""
+    due = (
+        select(Timer.id)
         .where(Timer.status == "pending", Timer.due_at <= now)
         .order_by(Timer.due_at, Timer.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    stmt = (
+        update(Timer)
+        .where(Timer.id.in_(due))
+        .values(status="fired", fired_at=now)
+        .returning(Timer)
+        .execution_options(synchronize_session="fetch")
     )
     timers = (await session.execute(stmt)).scalars().all()
-    for timer in timers:
-        timer.status = "fired"
-        timer.fired_at = now
-    return timers
+    return sorted(timers, key=lambda t: (t.due_at, t.id))
 
 
 def end_of_local_day(now: datetime, tz: ZoneInfo) -> datetime:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, ScalarSelect, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.lifecycle import HELD
@@ -70,31 +72,42 @@ async def rank(
     people = [p for p in technicians if not qualifies(p, community, ticket)]
     if not people:
         return []
-    ids = [p.id for p in people]
-    open_jobs = dict(
-        (
-            await session.execute(
-                select(Ticket.technician_id, func.count())
-                .where(Ticket.technician_id.in_(ids), Ticket.status.in_([str(s) for s in HELD]))
-                .group_by(Ticket.technician_id)
-            )
-        ).all()
-    )
-    midnight = local_midnight(now, community)
-    today = dict(
-        (
-            await session.execute(
-                select(Ticket.technician_id, func.count())
-                .where(Ticket.technician_id.in_(ids), Ticket.assigned_at >= midnight)
-                .group_by(Ticket.technician_id)
-            )
-        ).all()
-    )
-    # One max() per technician rather than GROUP BY: each reads the last entry of the (technician_id,
-    # assigned_at) index, where the grouped form read every job a technician ever took (years of them).
-    latest = select(func.max(Ticket.assigned_at)).where(Ticket.technician_id == Person.id).scalar_subquery()
-    last = dict((await session.execute(select(Person.id, latest).where(Person.id.in_(ids)))).all())
-    ranked = [Candidate(p, open_jobs.get(p.id, 0), today.get(p.id, 0), last.get(p.id)) for p in people]
+    loads = await workloads(session, [p.id for p in people], local_midnight(now, community))
+    return order(people, loads, include_full=include_full)
+
+
+@dataclass(frozen=True)
+class Workload:
+    """What ranks a technician: jobs in hand, jobs taken since local midnight, the last one taken."""
+
+    open_jobs: int = 0
+    jobs_today: int = 0
+    last_assigned_at: datetime | None = None
+
+
+async def workloads(session: AsyncSession, ids: Sequence[int], midnight: datetime) -> dict[int, Workload]:
+    """The workloads of these technicians, in one query however many."""
+    # Per technician rather than GROUP BY over all of them: each figure reads a few entries of the
+    # (technician_id, status) or (technician_id, assigned_at) index, where grouping read every job a
+    # technician ever took (years of them); and one round trip instead of three.
+    held = [str(s) for s in HELD]
+    open_jobs = _per_technician(func.count(), Ticket.status.in_(held))
+    today = _per_technician(func.count(), Ticket.assigned_at >= midnight)
+    last = _per_technician(func.max(Ticket.assigned_at))
+    rows = await session.execute(select(Person.id, open_jobs, today, last).where(Person.id.in_(ids)))
+    return {row[0]: Workload(row[1] or 0, row[2] or 0, row[3]) for row in rows}
+
+
+def _per_technician(figure: ColumnElement[Any], *where: ColumnElement[bool]) -> ScalarSelect[Any]:
+    return select(figure).where(Ticket.technician_id == Person.id, *where).scalar_subquery()
+
+
+def order(people: Iterable[Person], loads: Mapping[int, Workload], *, include_full: bool) -> list[Candidate]:
+    """Candidates best first (fewest open jobs, then longest wait), the full ones left out unless asked."""
+    ranked = []
+    for person in people:
+        load = loads.get(person.id, Workload())
+        ranked.append(Candidate(person, load.open_jobs, load.jobs_today, load.last_assigned_at))
     if not include_full:
         ranked = [c for c in ranked if not c.full]
     ranked.sort(key=lambda c: (c.open_jobs, c.last_assigned_at or EPOCH, c.person.id))
