@@ -104,7 +104,7 @@ class Inbox:
         row_id: int | None = None
         try:
             now = self.now()
-            async with self.db.transaction() as session:
+            async with self.db.transaction(urgent=True) as session:
                 if nonce and not await InboundLog(session).first_time(channel + "#nonce", nonce, now):
                     return False
                 params = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,10 @@ from alembic.config import Config
 from sqlalchemy import Connection, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from storage.writers import Writers
+
+_IN_TURN: ContextVar[bool] = ContextVar("baoxiu_sqlite_turn", default=False)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -93,6 +98,7 @@ class Database:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.writers = Writers() if is_sqlite(url) else None
 
     @property
     def is_sqlite(self) -> bool:
@@ -100,10 +106,24 @@ class Database:
         return is_sqlite(self.url)
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """A session inside one transaction: committed on success, rolled back on error."""
-        async with self.sessions() as session, session.begin():
-            yield session
+    async def transaction(self, *, urgent: bool = False) -> AsyncIterator[AsyncSession]:
+        """A session inside one transaction: committed on success, rolled back on error. On SQLite the
+        process's writers take turns, an `urgent` one (a platform waits for its answer) first."""
+        if self.writers is None or _IN_TURN.get():
+            # Opened inside a transaction of this task (or a task it started): taking turns would make it
+            # wait for its own caller; SQLite's lock alone keeps it apart, as it always did.
+            async with self.sessions() as session, session.begin():
+                yield session
+            return
+        held = await self.writers.acquire(urgent=urgent)
+        token = _IN_TURN.set(True)
+        try:
+            async with self.sessions() as session, session.begin():
+                yield session
+        finally:
+            _IN_TURN.reset(token)
+            if held:
+                self.writers.release()
 
     async def upgrade(self) -> None:
         """Apply every Alembic migration (every branch head: features may add their own branches)."""
