@@ -25,7 +25,7 @@ class Writers:
 
     def __init__(self) -> None:
         self._busy = False
-        self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._waiting: list[tuple[int, int, asyncio.Future[bool]]] = []
         self._order = itertools.count()
 
     async def acquire(self, *, urgent: bool = False) -> bool:
@@ -33,28 +33,33 @@ class Writers:
         if not self._busy and not self._waiting:
             self._busy = True
             return True
-        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        turn: asyncio.Future[bool] = loop.create_future()
         heapq.heappush(self._waiting, (0 if urgent else 1, next(self._order), turn))
+        # Not asyncio.wait_for: before Python 3.12 it drops a cancellation that comes as the turn is given,
+        # and a sender told to stop would then go on for ever.
+        patience = loop.call_later(PATIENCE, _give_up, turn)
         try:
-            await asyncio.wait_for(asyncio.shield(turn), PATIENCE)
-        except TimeoutError:
-            if turn.done():  # given just as the wait ended: take it
-                return True
-            turn.cancel()
-            log.warning("waited %.0f s for a database turn; going ahead without one", PATIENCE)
-            return False
+            return await turn
         except asyncio.CancelledError:
-            if turn.done() and not turn.cancelled():
+            if turn.done() and not turn.cancelled() and turn.result():
                 self.release()  # given the turn as we were cancelled: pass it on
-            turn.cancel()
             raise
-        return True
+        finally:
+            patience.cancel()
 
     def release(self) -> None:
         """End this writer's turn: the next waiting one (urgent first) goes."""
         while self._waiting:
             _, _, turn = heapq.heappop(self._waiting)
             if not turn.done():
-                turn.set_result(None)
+                turn.set_result(True)
                 return
         self._busy = False
+
+
+def _give_up(turn: asyncio.Future[bool]) -> None:
+    """The turn was not given within PATIENCE: go ahead without one (it stays queued but done)."""
+    if not turn.done():
+        log.warning("waited %.0f s for a database turn; going ahead without one", PATIENCE)
+        turn.set_result(False)

@@ -41,6 +41,21 @@ async def test_a_writer_cancelled_while_waiting_does_not_keep_the_turn() -> None
     assert await asyncio.wait_for(after, 1) is True
 
 
+async def test_a_writer_cancelled_as_its_turn_is_given_stops_and_passes_the_turn_on() -> None:
+    # A sender told to stop just as its turn came must stop (Python 3.11's wait_for dropped such a
+    # cancellation, and the sender's loop then never ended).
+    writers = Writers()
+    assert await writers.acquire()
+    given = asyncio.create_task(writers.acquire())
+    after = asyncio.create_task(writers.acquire())
+    await asyncio.sleep(0)
+    writers.release()
+    given.cancel()
+    results = await asyncio.gather(given, return_exceptions=True)
+    assert isinstance(results[0], asyncio.CancelledError)
+    assert await asyncio.wait_for(after, 1) is True
+
+
 async def test_a_transaction_inside_another_and_a_burst_of_them_on_sqlite(tmp_path: Path) -> None:
     db = Database(f"sqlite+aiosqlite:///{tmp_path / 'w.db'}")
     try:
