@@ -22,14 +22,16 @@ import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Insert, Table, bindparam, delete, select, update
+from sqlalchemy import Insert, Table, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.batching import Batcher
 from bot.outbox.channel import backoff
 from storage.db import Database
 from storage.models import InboxEvent
@@ -87,6 +89,8 @@ class Inbox:
         # Events handled at once: a burst's work then holds a few database connections, and the next
         # callback's INSERT finds one free instead of queueing behind all of it.
         self._slots = asyncio.Semaphore(concurrency)
+        self._accepts: Batcher[_Arrival, int | None] = Batcher(self._store)
+        self._handled: Batcher[int, None] = Batcher(self._forget)
 
     def register(self, channel: str, processor: Processor) -> None:
         """Name what handles this channel's events (before the first is accepted or swept)."""
@@ -101,26 +105,55 @@ class Inbox:
         # order they were accepted whichever commit finished first.
         accepted: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
         self._spawn(self._when_accepted(accepted, channel, chat_key, payload))
-        row_id: int | None = None
-        try:
-            now = self.now()
-            async with self.db.transaction(urgent=True) as session:
-                if nonce and not await InboundLog(session).first_time(channel + "#nonce", nonce, now):
-                    return False
-                params = {
-                    "b_channel": channel,
-                    "b_event": event_id[:80],
-                    "b_chat": chat_key[:128],
-                    "b_payload": payload,
-                    "b_at": now,
-                    "b_owner": self.owner,
-                    "b_until": now + self.lease,
-                }
+        stored = self._accepts.submit(_Arrival(channel, event_id[:80], chat_key[:128], payload, nonce))
+        # Handled once committed even if the request that brought it is gone meanwhile.
+        stored.add_done_callback(lambda done: accepted.set_result(_row_id(done)))
+        return await asyncio.shield(stored) is not None
+
+    async def _store(self, arrivals: list[_Arrival]) -> list[int | None]:
+        """One transaction for every event that came while the last batch was written: replayed nonces
+        and repeats (of an event still waiting, or twice in the batch) get None."""
+        now = self.now()
+        firsts: dict[tuple[str, str], _Arrival] = {}
+        async with self.db.transaction(urgent=True) as session:
+            for arrival in arrivals:
+                if arrival.nonce and not await InboundLog(session).first_time(
+                    arrival.channel + "#nonce", arrival.nonce, now
+                ):
+                    continue
+                firsts.setdefault((arrival.channel, arrival.event_id), arrival)
+            ids: dict[tuple[str, str], int] = {}
+            if firsts:
+                rows = [
+                    {
+                        "channel": a.channel,
+                        "event_id": a.event_id,
+                        "chat_key": a.chat_key,
+                        "payload": a.payload,
+                        "received_at": now,
+                        "lease_owner": self.owner,
+                        "lease_until": now + self.lease,
+                        "attempts": 0,
+                    }
+                    for a in firsts.values()
+                ]
                 dialect = session.get_bind().dialect.name
-                row_id = (await session.execute(_insert(dialect), params)).scalar_one_or_none()
-        finally:
-            accepted.set_result(row_id)  # None (a repeat, a replay, a failed commit): nothing to handle
-        return row_id is not None
+                for row in await session.execute(_insert(dialect), rows):
+                    ids[(row.channel, row.event_id)] = row.id
+        return [
+            ids.get((a.channel, a.event_id)) if firsts.get((a.channel, a.event_id)) is a else None
+            for a in arrivals
+        ]
+
+    async def _forget(self, row_ids: list[int]) -> list[None]:
+        """Delete handled events, a batch at a time (a crash before it only makes them handled again,
+        which the event log makes harmless)."""
+        try:
+            async with self.db.transaction() as session:
+                await session.execute(delete(InboxEvent).where(InboxEvent.id.in_(row_ids)))
+        except Exception:  # the rows stay: handled again after their lease, which the event log drops
+            log.exception("inbox: could not delete %d handled event(s)", len(row_ids))
+        return [None] * len(row_ids)
 
     async def sweep(self) -> int:
         """Handle events whose worker died (their lease ran out), oldest first per chat; how many."""
@@ -160,11 +193,14 @@ class Inbox:
         """Let events being handled finish (at shutdown); the rest are swept after the restart."""
         if self.tasks:
             await asyncio.wait(set(self.tasks), timeout=CLOSE_WAIT)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._handled.drain(), CLOSE_WAIT)
 
     async def settle(self) -> None:
-        """Wait until every event accepted by this process so far is handled (tests, benches)."""
+        """Wait until every event accepted by this process so far is handled and deleted (tests, benches)."""
         while self.tasks:
             await asyncio.wait(set(self.tasks))
+        await self._handled.drain()
 
     async def pending(self) -> int:
         """Events not yet handled (for tests and health checks)."""
@@ -203,33 +239,40 @@ class Inbox:
         except Exception:
             log.exception("inbox: handling %s event %s failed", channel, row_id)
             handled = False
+        if handled:
+            self._handled.submit(row_id)
+            return
         try:
             async with self.db.transaction() as session:
-                if handled:
-                    await session.execute(delete(InboxEvent).where(InboxEvent.id == row_id))
-                else:
-                    await self._retry_later(session, row_id)
+                await self._retry_later(session, row_id)
         except Exception:  # the row stays: handled again after its lease, which the event log makes harmless
             log.exception("inbox: could not settle %s event %s", channel, row_id)
 
 
+@dataclass(frozen=True, eq=False)
+class _Arrival:
+    """An event waiting for its batch's INSERT."""
+
+    channel: str
+    event_id: str
+    chat_key: str
+    payload: dict[str, Any]
+    nonce: str
+
+
+def _row_id(stored: asyncio.Future[int | None]) -> int | None:
+    """The stored event's row, or None when it was not stored (a repeat, a replay, a failed commit)."""
+    if stored.cancelled() or stored.exception() is not None:
+        return None
+    return stored.result()
+
+
 @cache
 def _insert(dialect: str) -> Insert:
+    """Many events in one statement; a repeat of one still waiting is skipped (no row returned)."""
     module = postgresql if dialect == "postgresql" else sqlite
     table = cast(Table, InboxEvent.__table__)
     stmt: Insert = (
-        module.insert(table)
-        .values(
-            channel=bindparam("b_channel"),
-            event_id=bindparam("b_event"),
-            chat_key=bindparam("b_chat"),
-            payload=bindparam("b_payload", type_=table.c.payload.type),
-            received_at=bindparam("b_at"),
-            lease_owner=bindparam("b_owner"),
-            lease_until=bindparam("b_until"),
-            attempts=0,
-        )
-        .on_conflict_do_nothing()
-        .returning(table.c.id)
+        module.insert(table).on_conflict_do_nothing().returning(table.c.id, table.c.channel, table.c.event_id)
     )
     return stmt

@@ -7,7 +7,7 @@ import random
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from bot.inbox import LEASE, Inbox
 from dispatch.clock import FakeClock
@@ -129,3 +129,47 @@ async def test_two_workers_sweeping_at_once_handle_each_event_once(db: Database,
         await asyncio.gather(*(w.sweep() for w in workers))
     handled = recorders[0].handled + recorders[1].handled
     assert sorted(handled) == sorted(f"t{i}" for i in range(40))
+
+
+async def test_a_burst_is_stored_in_a_few_transactions_and_a_repeat_inside_it_is_dropped(
+    db: Database, clock: FakeClock
+) -> None:
+    inbox, recorder = Inbox(db, clock.now, "w1"), Recorder()
+    inbox.register(CH, recorder)
+    commits = 0
+
+    def count(*_: Any) -> None:
+        nonlocal commits
+        commits += 1
+
+    event.listen(db.engine.sync_engine, "commit", count)
+    try:
+        recorder.gate.clear()
+        texts = [f"{i % 10}-{i}" for i in range(100)]
+        # A building-wide outage: a hundred callbacks at once, WeChat's retry of one among them.
+        calls = [inbox.accept(CH, t, f"wechat:{t[0]}", {"text": t}) for t in texts]
+        calls.insert(50, inbox.accept(CH, texts[3], f"wechat:{texts[3][0]}", {"text": texts[3]}))
+        answers = await asyncio.gather(*calls)
+        stored_in = commits
+    finally:
+        event.remove(db.engine.sync_engine, "commit", count)
+    assert answers.count(False) == 1 and len(await rows(db)) == 100
+    assert stored_in <= 5  # one turn at the database per batch, not one per callback
+    recorder.gate.set()
+    await inbox.settle()
+    assert sorted(recorder.handled) == sorted(texts) and await rows(db) == []
+    for chat in "0123456789":
+        assert [t for t in recorder.handled if t[0] == chat] == [t for t in texts if t[0] == chat]
+
+
+async def test_a_request_gone_before_its_commit_is_still_handled(db: Database, clock: FakeClock) -> None:
+    inbox, recorder = Inbox(db, clock.now, "w1"), Recorder()
+    inbox.register(CH, recorder)
+    # The platform hung up (its timeout) while the INSERT was on its way: the event is stored all the same
+    # and must not wait for a sweep a minute later.
+    call = asyncio.ensure_future(inbox.accept(CH, "m1", "wechat:o1", {"text": "still here"}))
+    await asyncio.sleep(0)
+    call.cancel()
+    await asyncio.gather(call, return_exceptions=True)
+    await inbox.settle()
+    assert recorder.handled == ["still here"] and await rows(db) == []
