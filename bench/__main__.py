@@ -12,7 +12,7 @@ import traceback
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from bench import fanout, grab, intake, lookups, memory, reports, timers, wechat
+from bench import fanout, grab, intake, lookups, memory, reports, scale, timers, wechat
 from bench.bot import BotProcess
 from bench.common import ADMIN_DSN, Backend, Row, Run, load, machine, postgres_version, run_folder
 
@@ -26,6 +26,7 @@ FIGURES: dict[str, tuple[str, Figure]] = {
     "6": ("memory", memory.figure),
     "7": ("WeChat callbacks", wechat.figure),
     "8": ("reports", reports.figure),
+    "9": ("workers", scale.figure),
 }
 
 

@@ -44,16 +44,18 @@ class BotProcess:
         mode: str = "ours",
         tag: str = "",
         limits: bool = True,
+        env: dict[str, str] | None = None,
     ) -> None:
         self.run, self.server, self.db_url, self.mode = run, server, db_url, mode
         self.limits = limits
+        self.env = env or {}
         self.tag = tag or mode
         self.log = run.tmp / f"bot-{self.tag}.log"
         self.proc: asyncio.subprocess.Process | None = None
         self.ready: dict[str, Any] = {}
 
     async def __aenter__(self) -> Self:
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        env = {**os.environ, "PYTHONPATH": str(ROOT), **self.env}
         if not self.limits:  # measure the work per update, not Telegram's flood limits (figure 5 does that)
             env.update(TELEGRAM_RATE_OVERALL="0", TELEGRAM_RATE_CHAT="0", TELEGRAM_RATE_GROUP_PER_MINUTE="0")
         if self.run.profile_dir is not None:

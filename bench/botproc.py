@@ -1,8 +1,9 @@
-"""One bot process for the bench: ours (build_app, TelegramRunner, timer loop), ours on WeChat's Official
-Account (the web app's callback on a free port), or a bare PTB echo bot."""
+"""One bot process for the bench: ours (build_app, TelegramRunner, timer loop), ours in Telegram's webhook
+mode or on WeChat's Official Account (the web app on a free port), or a bare PTB echo bot."""
 
 # Started by bench/bot.py as `python -m bench.botproc MODE DB_URL API_URL FILE_URL MEDIA_DIR`; it prints one
-# JSON line when ready, then answers JSON commands on stdin: stats, feed (residents through the router), quit.
+# JSON line when ready (with the web server's port in modes wechat and webhook), then answers JSON commands on
+# stdin: stats, feed (residents through the router), quit.
 # With BENCH_PROFILE=path it writes a cProfile of its whole life there; with BENCH_SQL_TALLY=path, a count of
 # each distinct SQL statement it ran (which statements one update costs).
 
@@ -21,6 +22,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 TOKEN = "123456:BENCH-TOKEN"
+WEBHOOK_URL = "https://bench.invalid/telegram/webhook"  # only its path matters: the bench POSTs to the port
+WEBHOOK_SECRET = "bench-webhook-secret-0123456789"
 
 
 class Counter(logging.Handler):
@@ -115,6 +118,35 @@ async def start_ours(db_url: str, api: str, files: str, media: str) -> tuple[Any
     timers = timer_loop(app)
     timers.start()
     return app, (runner, timers)
+
+
+async def start_webhook(db_url: str, api: str, files: str, media: str) -> tuple[Any, Any]:
+    """Our bot in webhook mode as `baoxiu run` starts it (bot.channels.run_telegram): the web server with the
+    webhook route (on a free port here), the Telegram runner registering the webhook, the timer loop.
+    BAOXIU_WORKER_ID in the environment names the worker (two workers sharing a database need two names)."""
+    from bot.app import timer_loop
+    from bot.channels import TelegramRunner
+    from bot.ops.web import WebServer
+    from bot.settings import load_settings
+
+    app = await started(
+        load_settings(
+            telegram_bot_token=TOKEN,
+            telegram_api_base_url=api,
+            telegram_file_base_url=files,
+            telegram_webhook_url=WEBHOOK_URL,
+            telegram_webhook_secret=WEBHOOK_SECRET,
+            database_url=db_url,
+            baoxiu_media_dir=media,
+        )
+    )
+    web = WebServer(app, "127.0.0.1", 0)
+    await web.start()
+    runner = TelegramRunner(app)
+    await runner.start()
+    timers = timer_loop(app)
+    timers.start()
+    return app, (runner, timers, web)
 
 
 async def start_wechat(db_url: str, api: str, media: str) -> tuple[Any, Any]:
@@ -220,6 +252,9 @@ async def serve(mode: str, db_url: str, api: str, files: str, media: str, counte
     elif mode == "wechat":
         app, parts = await start_wechat(db_url, api, media)
         ready["port"] = parts.port
+    elif mode == "webhook":
+        app, parts = await start_webhook(db_url, api, files, media)
+        ready["port"] = parts[2].port
     else:
         app, parts = await start_ours(db_url, api, files, media)
     say({"ready": True, **ready, **memory()})
@@ -250,6 +285,12 @@ async def serve(mode: str, db_url: str, api: str, files: str, media: str, counte
         await parts.shutdown()
     elif mode == "wechat":
         await parts.stop()
+        await app.close()
+    elif mode == "webhook":
+        runner, timers, web = parts
+        timers.stop()
+        await runner.stop()
+        await web.stop()
         await app.close()
     else:
         runner, timers = parts

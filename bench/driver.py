@@ -36,7 +36,7 @@ def intake(room: str = "1203") -> list[Step]:
         Step("tap", "Yes, that's right", "Skip"),
         Step("tap", "Skip", "As soon as possible"),
         Step("tap", "As soon as possible", "Confirm"),
-        Step("tap", "Confirm", "BX-"),
+        Step("tap", "Confirm", "Number: "),  # not "BX-": the offer to join a neighbour's report names it
     ]
 
 
