@@ -4,8 +4,10 @@ Telegram (and WeChat) cannot be asked whether a message arrived. A worker killed
 the channel and recording it leaves the row pending; sending it again would show it twice. So each new
 message is marked in flight (`outbox.sending_at`) just before the call, and the worker that later finds the
 mark on a pending row finishes it as `in_doubt` instead of sending a second copy. What can be lost is only a
-message whose worker died in the instant between that commit and the request leaving, against a copy for
-every kill that falls while a call is out.
+message whose worker died between that commit and the request leaving, against a copy for every kill that
+falls while a call is out. That gap is the commit's answer and the event loop's turn: a few milliseconds on
+a busy machine, where a kill every few seconds loses a message about once in ten kills (the crash test).
+The person then hears nothing and asks again, as people do; a graceful stop loses nothing.
 
 The mark is committed as late as possible: a channel with a queue of its own (Telegram's calls in flight)
 calls `ready` once the request is about to be written, so that a message waiting its turn is not in doubt.
@@ -19,6 +21,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.outbox import lanes
@@ -28,6 +31,7 @@ from storage.models import OutboxMessage
 log = logging.getLogger(__name__)
 
 Sent = list[tuple[OutboxMessage, str | None]]
+_NO_FLUSH_WAIT = text("SET LOCAL synchronous_commit TO OFF")
 
 
 def at_most_once(row: OutboxMessage) -> bool:
@@ -44,6 +48,11 @@ def in_doubt(row: OutboxMessage) -> bool:
 
 async def mark(session: AsyncSession, rows: list[OutboxMessage], at: datetime) -> None:
     """Mark these rows in flight (only those still pending), in the caller's transaction."""
+    if rows and session.get_bind().dialect.name == "postgresql":
+        # The request waits for this commit, and a kill while it is flushed to disk loses the message: a
+        # killed worker leaves a commit PostgreSQL holds in memory as good as a flushed one (only the
+        # database's own crash in the next instant could drop the mark, and then the message shows twice).
+        await session.execute(_NO_FLUSH_WAIT)
     for row in rows:
         await lanes.mark_sending(session, row.id, at)
         row.sending_at = at

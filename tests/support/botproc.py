@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import IO, Any
 
@@ -160,12 +161,35 @@ class BotProcess:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
 
 
-class Chats:
-    """People talking to the bot through the fake server, patient enough to outlast crashes."""
+NUMBER = re.compile(r"\b[A-Z][A-Z0-9]*-\d{8}-\d{4,}\b")
+# How many of a chat's messages were lost: in doubt at a kill and never sent (see bot/outbox/inflight.py).
+LostCount = Callable[[int], Awaitable[int]]
 
-    def __init__(self, server: FakeTelegramServer, timeout: float = 30) -> None:
+
+class Lost(AssertionError):
+    """The reply a person waits for was lost at a kill: like a real person, they ask again."""
+
+
+class Chats:
+    """People talking to the bot through the fake server, patient enough to outlast crashes.
+
+    With `lost`, someone who hears nothing for `silence` seconds while a message of their chat was lost at a
+    kill (at most once: it is never sent twice) stops waiting and asks again (`Lost`)."""
+
+    def __init__(
+        self,
+        server: FakeTelegramServer,
+        timeout: float = 30,
+        *,
+        lost: LostCount | None = None,
+        silence: float = 12.0,
+    ) -> None:
         self.server = server
         self.timeout = timeout
+        self.lost = lost
+        self.silence = min(silence, timeout)
+        self.losses: dict[int, int] = {}  # lost messages each chat has already reacted to
+        self.retries = 0
 
     async def reply(self, chat: int, after: int, expect: str | None) -> SentMessage:
         """The first message in the chat after the first `after` ones (containing `expect`)."""
@@ -176,14 +200,29 @@ class Chats:
                     return message
             return None
 
-        await self.server.wait_for(
-            lambda: found() is not None,
-            timeout=self.timeout,
-            message=lambda: f"chat {chat}: no {expect!r}; got {self.recent(chat, after)}",
-        )
+        def what() -> str:
+            return f"chat {chat}: no {expect!r}; got {self.recent(chat, after)}"
+
+        waited = 0.0
+        if self.lost is not None:
+            try:
+                await self.server.wait_for(lambda: found() is not None, timeout=self.silence, message=what)
+            except AssertionError:
+                await self._lost_since(chat)
+            waited = self.silence
+        await self.server.wait_for(lambda: found() is not None, timeout=self.timeout - waited, message=what)
         message = found()
         assert message is not None
         return message
+
+    async def _lost_since(self, chat: int) -> None:
+        """Raise `Lost` when a message of the chat was lost since its person last asked again."""
+        assert self.lost is not None
+        count = await self.lost(chat)
+        if count > self.losses.get(chat, 0):
+            self.losses[chat] = count
+            self.retries += 1
+            raise Lost(f"chat {chat}: a reply was lost at a kill")
 
     def recent(self, chat: int, after: int) -> list[str]:
         """The starts of the chat's messages after the first `after`."""
@@ -227,7 +266,31 @@ class Chats:
             await self.tap(user, joining.OWN, expect="photos")
 
     async def file_request(self, user: int, description: str, room: str = "1203") -> str:
-        """The whole intake in English; returns the ticket number."""
+        """The whole intake in English; returns the ticket number. After a lost reply the resident looks in
+        /mytickets (the lost one may have been the number) and otherwise starts over, as people do."""
+        for _ in range(4):
+            try:
+                return await self._file(user, description, room)
+            except Lost:
+                pass
+            if number := await self._filed_after_all(user):
+                return number
+        raise AssertionError(f"chat {user}: replies lost again and again")
+
+    async def _filed_after_all(self, user: int) -> str:
+        """After a lost reply: the number /mytickets shows, else "" once the half-done request is dropped."""
+        for _ in range(4):
+            try:
+                mine = await self.say(user, "/mytickets")
+                if found := NUMBER.search(mine.content):
+                    return found.group(0)
+                await self.say(user, "/cancel")
+                return ""
+            except Lost:
+                continue
+        raise AssertionError(f"chat {user}: replies lost again and again")
+
+    async def _file(self, user: int, description: str, room: str) -> str:
         await self.say(user, "/repair", expect="Where is the problem?")
         await self.tap(user, "My home", expect="Which building?")
         await self.tap(user, "Building 1", expect="Which unit")
