@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from bot.inbox import Inbox
 from bot.outbox.channel import Delivery
@@ -23,6 +24,9 @@ from handlers.router import Router
 from storage.db import Database
 from storage.media import MediaStore
 
+if TYPE_CHECKING:
+    from bot.telegram.stored import StoredUpdates
+
 log = logging.getLogger(__name__)
 
 
@@ -36,11 +40,20 @@ class App:
     services: Services
     router: Router
     sender: OutboxSender
-    # Webhook and callback events, committed before they are answered (bot/inbox.py).
+    # Telegram updates and WeChat callbacks, committed before they are answered (bot/inbox.py).
     inbox: Inbox
     channels: dict[str, Delivery] = field(default_factory=dict)
     # The timer loop when this process runs one (for /healthz and /metrics).
     timers: TimerLoop | None = None
+    _telegram_updates: StoredUpdates | None = None
+
+    def telegram_updates(self, max_photo_bytes: int) -> StoredUpdates:
+        """Telegram's updates through the inbox (webhook or polling): made, and registered, once."""
+        if self._telegram_updates is None:
+            from bot.telegram.stored import StoredUpdates
+
+            self._telegram_updates = StoredUpdates(self, max_photo_bytes)
+        return self._telegram_updates
 
     async def start(self) -> None:
         """Bring the database schema up to date, apply group chats named in settings, and make sure each

@@ -7,11 +7,9 @@ import asyncio
 import contextlib
 import logging
 
-from telegram import Update
-
 from bot.app import App, timer_loop
 from bot.ops.web import WebServer
-from bot.telegram.app import build_application, handle_update, publish_commands
+from bot.telegram.app import build_application, publish_commands
 from bot.telegram.outbound import TelegramDelivery
 from bot.telegram.polling import DurablePoller
 from bot.telegram.rates import telegram_limits
@@ -24,9 +22,9 @@ log = logging.getLogger(__name__)
 class TelegramRunner:
     """The Telegram channel of one process: updates by polling or webhook, plus the outbox sender.
 
-    Polling confirms an update to Telegram only after it was handled (bot/telegram/polling.py). In webhook
-    mode the web app receives updates (bot/telegram/webhook.py, served by whoever runs the WebServer) and
-    this runner registers the webhook.
+    Polling confirms an update to Telegram only after it was stored in the inbox (bot/telegram/polling.py,
+    bot/telegram/stored.py). In webhook mode the web app receives updates (bot/telegram/webhook.py, served by
+    whoever runs the WebServer) and this runner registers the webhook.
     """
 
     def __init__(self, app: App, *, sender_interval: float | None = None) -> None:
@@ -55,21 +53,21 @@ class TelegramRunner:
         )
         self._sender_task = asyncio.create_task(self.app.sender.run_forever(self.sender_interval))
         await application.start()
+        updates = self.app.telegram_updates(settings.baoxiu_max_photo_mb * 1024 * 1024)
+        # What a killed predecessor of this worker stored and did not handle goes first, in its chats' order.
+        if taken := await self.app.inbox.take_back():
+            log.info("%d stored event(s) of a stopped predecessor handled", taken)
         if settings.telegram_webhook_url and settings.telegram_webhook_secret is not None:
             secret = settings.telegram_webhook_secret.get_secret_value()
             await register(application.bot, settings.telegram_webhook_url, secret)
             path = webhook_path(settings.telegram_webhook_url)
             log.info("Telegram bot @%s takes updates by webhook at %s", username, path)
             return
-        max_bytes = settings.baoxiu_max_photo_mb * 1024 * 1024
-        bot, router = application.bot, self.app.router
-
-        async def handle(update: Update) -> bool:
-            result = await handle_update(update, bot, router, max_bytes)
-            return result is None or not result.failed
-
+        bot = application.bot
         await bot.delete_webhook(drop_pending_updates=False)
-        self.poller = DurablePoller(bot, handle, long_poll=long_poll, poll_interval=poll_interval)
+        self.poller = DurablePoller(
+            bot, updates.store_polled, long_poll=long_poll, poll_interval=poll_interval
+        )
         self.poller.start()
         log.info("Telegram bot @%s is polling", username)
 

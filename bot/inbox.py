@@ -1,4 +1,4 @@
-"""The durable inbox: a webhook or callback is answered as soon as its raw event is committed.
+"""The durable inbox: an update or callback is answered (or confirmed) as soon as its raw event is committed.
 
 WeChat gives a callback 5 seconds and then sends it again (and shows the resident "this account cannot
 provide service" after the third try); Telegram's webhook waits for the answer before sending that chat
@@ -7,12 +7,13 @@ event still waiting is dropped by the unique key), the platform gets its answer,
 right after in the same process, in the order it came for its chat. The row is deleted once handled.
 
 A worker that dies in between leaves the row with a lease (`lease_until`) that runs out; every worker's
-timer tick sweeps rows whose lease ran out and handles them, oldest first per chat. A handler that fails
+timer tick sweeps rows whose lease ran out and handles them, oldest first per chat, and a worker restarted
+under the same name (`BAOXIU_WORKER_ID`) takes its predecessor's rows back at start. A handler that fails
 (the database went away) leaves its row for a later sweep, with growing pauses. Handling an event twice
 (a lease that ran out while a slow photo downloaded) is harmless: the router's event log drops the repeat.
 
-Polled Telegram updates don't come through here: Telegram keeps them until the poller confirms them, which
-it does only once handled (bot/telegram/polling.py).
+Polled Telegram updates come through here too: the poller confirms a page to Telegram once it is stored
+(bot/telegram/stored.py), and asks for the next one at once.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Insert, Table, delete, select, update
+from sqlalchemy import Insert, Table, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -157,13 +158,28 @@ class Inbox:
 
     async def sweep(self) -> int:
         """Handle events whose worker died (their lease ran out), oldest first per chat; how many."""
+        return await self._sweep(mine=False)
+
+    async def take_back(self) -> int:
+        """At start, before accepting anything: handle the events a predecessor of the same name (killed)
+        stored and did not finish, now rather than after their lease; how many."""
+        total = 0
+        while taken := await self._sweep(mine=True):
+            total += taken
+        return total
+
+    async def _sweep(self, *, mine: bool) -> int:
         if not self.processors:
             return 0
         now = self.now()
+        due = InboxEvent.lease_until <= now
         async with self.db.transaction() as session:
             stmt = (
                 select(InboxEvent.id, InboxEvent.channel, InboxEvent.chat_key, InboxEvent.payload)
-                .where(InboxEvent.lease_until <= now, InboxEvent.channel.in_(sorted(self.processors)))
+                .where(
+                    or_(due, InboxEvent.lease_owner == self.owner) if mine else due,
+                    InboxEvent.channel.in_(sorted(self.processors)),
+                )
                 .order_by(InboxEvent.id)
                 .limit(SWEEP_BATCH)
                 .with_for_update(skip_locked=True)

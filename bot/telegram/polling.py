@@ -1,9 +1,10 @@
-"""Long polling that loses nothing: an update is confirmed to Telegram only after it was handled.
+"""Long polling that loses nothing: an update is confirmed to Telegram only after `handle` took it.
 
 PTB's Updater confirms a batch (the next getUpdates carries a higher offset) as soon as the batch is queued,
-so a worker killed before handling loses those updates. Here the offset moves only past updates that were
-handled, in order; after a crash Telegram sends the rest again and the router's event log drops what was
-already handled.
+so a worker killed before handling loses those updates. Here the offset moves only past updates `handle`
+returned True for, in order; after a crash Telegram sends the rest again and the router's event log drops
+what was already handled. The bot's `handle` stores the update in the inbox (bot/telegram/stored.py), which
+takes a moment, so the next look follows at once.
 
 Updates are pipelined: while some are being handled, the poller keeps looking for new ones (repeating the
 unconfirmed offset, so nothing is confirmed early), so one slow update (a photo download, a ticket's

@@ -13,13 +13,15 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from telegram import Bot, Update
+
+from bot.telegram.stored import CHANNEL, chat_key, event_id
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -28,7 +30,6 @@ log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 DEFAULT_PATH = "/telegram/webhook"
 MAX_BODY = 1 << 20  # Telegram's updates are small; a megabyte is plenty
-CHANNEL = "telegram"
 
 
 def webhook_path(url: str | None) -> str:
@@ -74,32 +75,14 @@ def webhook_routes(app: App) -> list[BaseRoute]:
             log.warning("unreadable update %s", data.get("update_id"))
             return JSONResponse({"ok": False, "error": "unreadable update"}, status_code=400)
         try:
-            await app.inbox.accept(CHANNEL, f"u:{update.update_id}", chat_key(update), data)
+            await app.inbox.accept(CHANNEL, event_id(update.update_id), chat_key(update), data)
         except Exception:
             log.exception("update %s could not be stored", update.update_id)
             return JSONResponse({"ok": False}, status_code=500)
         return JSONResponse({"ok": True})
 
-    async def process(data: dict[str, Any]) -> bool:
-        from bot.telegram.app import handle_update
-
-        bot: Bot | None = getattr(app.channels.get(CHANNEL), "bot", None)
-        if bot is None:  # swept before the channel started: later
-            return False
-        result = await handle_update(Update.de_json(data, bot), bot, app.router, max_bytes)
-        return result is None or not result.failed
-
-    app.inbox.register(CHANNEL, process)
+    app.telegram_updates(max_bytes)  # handles what the inbox holds
     return [Route(webhook_path(settings.telegram_webhook_url), receive, methods=["POST"])]
-
-
-def chat_key(update: Update) -> str:
-    """Whose order the update keeps: its chat's, else its sender's (an inline query has no chat)."""
-    if update.effective_chat is not None:
-        return f"{CHANNEL}:{update.effective_chat.id}"
-    if update.effective_user is not None:
-        return f"{CHANNEL}:u{update.effective_user.id}"
-    return f"{CHANNEL}:#{update.update_id}"
 
 
 async def register(bot: Bot, url: str, secret: str, *, max_connections: int = 40) -> None:

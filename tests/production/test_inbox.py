@@ -98,6 +98,34 @@ async def test_events_a_dead_worker_accepted_are_handled_by_another_once_its_lea
     assert await rows(db) == []
 
 
+async def test_a_worker_restarted_under_its_name_takes_back_what_it_stored_at_once(
+    db: Database, clock: FakeClock
+) -> None:
+    killed, recorder_killed = Inbox(db, clock.now, "w1"), Recorder()
+    killed.register(CH, recorder_killed)
+    recorder_killed.gate.clear()
+    for i in range(3):
+        await killed.accept(CH, f"m{i}", "wechat:o1", {"text": f"step {i}"})
+    await killed.accept(CH, "n0", "wechat:o2", {"text": "another chat"})
+    for task in list(killed.tasks):  # killed before handling them
+        task.cancel()
+    await asyncio.gather(*killed.tasks, return_exceptions=True)
+    neighbour, recorder_neighbour = Inbox(db, clock.now, "w2"), Recorder()
+    neighbour.register(CH, recorder_neighbour)
+    await neighbour.accept(CH, "x0", "wechat:o3", {"text": "the other worker's"})
+    for task in list(neighbour.tasks):  # the other worker is alive and busy with its own: not taken
+        task.cancel()
+    await asyncio.gather(*neighbour.tasks, return_exceptions=True)
+    restarted, recorder = Inbox(db, clock.now, "w1"), Recorder()
+    restarted.register(CH, recorder)
+    # The lease (60 s) has not run out: the restart does not wait for it.
+    assert await restarted.take_back() == 4
+    assert [t for t in recorder.handled if t.startswith("step")] == ["step 0", "step 1", "step 2"]
+    assert sorted(recorder.handled) == ["another chat", "step 0", "step 1", "step 2"]
+    assert [r.event_id for r in await rows(db)] == ["x0"]
+    assert await restarted.take_back() == 0
+
+
 async def test_a_failed_event_is_kept_and_tried_again_later(db: Database, clock: FakeClock) -> None:
     inbox, recorder = Inbox(db, clock.now, "w1"), Recorder()
     inbox.register(CH, recorder)
