@@ -117,11 +117,20 @@ class Inbox:
         now = self.now()
         firsts: dict[tuple[str, str], _Arrival] = {}
         async with self.db.transaction(urgent=True) as session:
+            nonces: dict[str, list[str]] = defaultdict(list)
             for arrival in arrivals:
-                if arrival.nonce and not await InboundLog(session).first_time(
-                    arrival.channel + "#nonce", arrival.nonce, now
-                ):
-                    continue
+                if arrival.nonce:
+                    nonces[arrival.channel + "#nonce"].append(arrival.nonce)
+            fresh = {
+                (log_channel, nonce)
+                for log_channel, batch in nonces.items()
+                for nonce in await InboundLog(session).first_times(log_channel, batch, now)
+            }
+            for arrival in arrivals:
+                if arrival.nonce:
+                    if (arrival.channel + "#nonce", arrival.nonce) not in fresh:
+                        continue
+                    fresh.discard((arrival.channel + "#nonce", arrival.nonce))  # a replay within the batch
                 firsts.setdefault((arrival.channel, arrival.event_id), arrival)
             ids: dict[tuple[str, str], int] = {}
             if firsts:

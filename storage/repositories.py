@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Insert, bindparam, select, update
+from sqlalchemy import Insert, Table, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -190,6 +190,22 @@ class InboundLog:
         stmt = _first_time(self.session.get_bind().dialect.name)
         result = await self.session.execute(stmt, {"b_channel": channel, "b_event": event_id, "b_now": now})
         return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def first_times(self, channel: str, event_ids: list[str], now: datetime) -> set[str]:
+        """Record many events in one statement; the ids not seen before."""
+        if not event_ids:
+            return set()
+        rows = [{"channel": channel, "event_id": e, "received_at": now} for e in dict.fromkeys(event_ids)]
+        result = await self.session.execute(_first_times(self.session.get_bind().dialect.name), rows)
+        return {row.event_id for row in result}
+
+
+@cache
+def _first_times(dialect: str) -> Insert:
+    module = postgresql if dialect == "postgresql" else sqlite
+    table = cast(Table, InboundEvent.__table__)
+    stmt: Insert = module.insert(table).on_conflict_do_nothing().returning(table.c.event_id)
+    return stmt
 
 
 @cache
