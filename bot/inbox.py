@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Insert, Table, delete, or_, select, update
+from sqlalchemy import Insert, Table, and_, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -167,35 +167,37 @@ class Inbox:
 
     async def sweep(self) -> int:
         """Handle events whose worker died (their lease ran out), oldest first per chat; how many."""
-        return await self._sweep(mine=False)
+        return len(await self._sweep())
 
     async def take_back(self) -> int:
         """At start, before accepting anything: handle the events a predecessor of the same name (killed)
         stored and did not finish, now rather than after their lease; how many."""
-        total = 0
-        while taken := await self._sweep(mine=True):
-            total += taken
+        total, after = 0, 0
+        # Page by id: a handled row is deleted a moment later, and this worker's name is on it meanwhile.
+        while taken := await self._sweep(mine_after=after):
+            total, after = total + len(taken), max(taken)
         return total
 
-    async def _sweep(self, *, mine: bool) -> int:
+    async def _sweep(self, *, mine_after: int | None = None) -> list[int]:
+        """Handle a batch of rows whose lease ran out (and, with `mine_after`, this worker's own rows past
+        that id); their ids."""
         if not self.processors:
-            return 0
+            return []
         now = self.now()
         due = InboxEvent.lease_until <= now
+        if mine_after is not None:
+            due = and_(InboxEvent.id > mine_after, or_(due, InboxEvent.lease_owner == self.owner))
         async with self.db.transaction() as session:
             stmt = (
                 select(InboxEvent.id, InboxEvent.channel, InboxEvent.chat_key, InboxEvent.payload)
-                .where(
-                    or_(due, InboxEvent.lease_owner == self.owner) if mine else due,
-                    InboxEvent.channel.in_(sorted(self.processors)),
-                )
+                .where(due, InboxEvent.channel.in_(sorted(self.processors)))
                 .order_by(InboxEvent.id)
                 .limit(SWEEP_BATCH)
                 .with_for_update(skip_locked=True)
             )
             rows = (await session.execute(stmt)).all()
             if not rows:
-                return 0
+                return []
             await session.execute(
                 update(InboxEvent)
                 .where(InboxEvent.id.in_([r.id for r in rows]))
@@ -212,7 +214,7 @@ class Inbox:
                     await self._handle(event.id, event.channel, event.payload)
 
         await asyncio.gather(*(chat(events) for events in by_chat.values()))
-        return len(rows)
+        return [row.id for row in rows]
 
     async def close(self) -> None:
         """Let events being handled finish (at shutdown); the rest are swept after the restart."""

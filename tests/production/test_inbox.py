@@ -41,6 +41,23 @@ async def rows(db: Database) -> list[InboxEvent]:
         return list((await s.execute(select(InboxEvent).order_by(InboxEvent.id))).scalars())
 
 
+def held_back(db: Database, clock: FakeClock, name: str) -> tuple[Inbox, Recorder]:
+    """A worker named `name` whose handling does not get going (until its gate opens)."""
+    inbox, recorder = Inbox(db, clock.now, name), Recorder()
+    inbox.register(CH, recorder)
+    recorder.gate.clear()
+    return inbox, recorder
+
+
+async def stored_then_killed(inbox: Inbox, events: list[tuple[str, str, str]]) -> None:
+    """The worker stores these (event id, chat, text) and is killed before handling any of them."""
+    for event_id, chat, text in events:
+        await inbox.accept(CH, event_id, chat, {"text": text})
+    for task in list(inbox.tasks):
+        task.cancel()
+    await asyncio.gather(*inbox.tasks, return_exceptions=True)
+
+
 async def test_an_event_is_answered_once_stored_and_handled_right_after(
     db: Database, clock: FakeClock
 ) -> None:
@@ -80,14 +97,8 @@ async def test_a_repeat_of_an_event_still_waiting_is_dropped(db: Database, clock
 async def test_events_a_dead_worker_accepted_are_handled_by_another_once_its_lease_ran_out(
     db: Database, clock: FakeClock
 ) -> None:
-    dead, recorder_dead = Inbox(db, clock.now, "w1"), Recorder()
-    dead.register(CH, recorder_dead)
-    recorder_dead.gate.clear()
-    for i in range(3):
-        await dead.accept(CH, f"m{i}", "wechat:o1", {"text": f"step {i}"})
-    for task in list(dead.tasks):  # killed before handling them
-        task.cancel()
-    await asyncio.gather(*dead.tasks, return_exceptions=True)
+    dead, recorder_dead = held_back(db, clock, "w1")
+    await stored_then_killed(dead, [(f"m{i}", "wechat:o1", f"step {i}") for i in range(3)])
     other, recorder = Inbox(db, clock.now, "w2"), Recorder()
     other.register(CH, recorder)
     assert await other.sweep() == 0  # the dead worker's lease still runs: it might be only slow
@@ -101,27 +112,19 @@ async def test_events_a_dead_worker_accepted_are_handled_by_another_once_its_lea
 async def test_a_worker_restarted_under_its_name_takes_back_what_it_stored_at_once(
     db: Database, clock: FakeClock
 ) -> None:
-    killed, recorder_killed = Inbox(db, clock.now, "w1"), Recorder()
-    killed.register(CH, recorder_killed)
-    recorder_killed.gate.clear()
-    for i in range(3):
-        await killed.accept(CH, f"m{i}", "wechat:o1", {"text": f"step {i}"})
-    await killed.accept(CH, "n0", "wechat:o2", {"text": "another chat"})
-    for task in list(killed.tasks):  # killed before handling them
-        task.cancel()
-    await asyncio.gather(*killed.tasks, return_exceptions=True)
-    neighbour, recorder_neighbour = Inbox(db, clock.now, "w2"), Recorder()
-    neighbour.register(CH, recorder_neighbour)
-    await neighbour.accept(CH, "x0", "wechat:o3", {"text": "the other worker's"})
-    for task in list(neighbour.tasks):  # the other worker is alive and busy with its own: not taken
-        task.cancel()
-    await asyncio.gather(*neighbour.tasks, return_exceptions=True)
+    killed, _ = held_back(db, clock, "w1")
+    steps = [(f"m{i}", "wechat:o1", f"step {i}") for i in range(3)]
+    await stored_then_killed(killed, [*steps, ("n0", "wechat:o2", "another chat")])
+    # Another worker's stored event (it is alive, only busy) is not taken.
+    neighbour, _ = held_back(db, clock, "w2")
+    await stored_then_killed(neighbour, [("x0", "wechat:o3", "the other worker's")])
     restarted, recorder = Inbox(db, clock.now, "w1"), Recorder()
     restarted.register(CH, recorder)
     # The lease (60 s) has not run out: the restart does not wait for it.
     assert await restarted.take_back() == 4
     assert [t for t in recorder.handled if t.startswith("step")] == ["step 0", "step 1", "step 2"]
     assert sorted(recorder.handled) == ["another chat", "step 0", "step 1", "step 2"]
+    await restarted.settle()
     assert [r.event_id for r in await rows(db)] == ["x0"]
     assert await restarted.take_back() == 0
 
