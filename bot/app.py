@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 from bot.inbox import Inbox
 from bot.outbox.channel import Delivery
@@ -23,9 +22,6 @@ from handlers.flood import InboundLimits
 from handlers.router import Router
 from storage.db import Database
 from storage.media import MediaStore
-
-if TYPE_CHECKING:
-    from bot.telegram.stored import StoredUpdates
 
 log = logging.getLogger(__name__)
 
@@ -45,15 +41,8 @@ class App:
     channels: dict[str, Delivery] = field(default_factory=dict)
     # The timer loop when this process runs one (for /healthz and /metrics).
     timers: TimerLoop | None = None
-    _telegram_updates: StoredUpdates | None = None
-
-    def telegram_updates(self, max_photo_bytes: int) -> StoredUpdates:
-        """Telegram's updates through the inbox (webhook or polling): made, and registered, once."""
-        if self._telegram_updates is None:
-            from bot.telegram.stored import StoredUpdates
-
-            self._telegram_updates = StoredUpdates(self, max_photo_bytes)
-        return self._telegram_updates
+    # Telegram's updates through the inbox, once registered (bot/telegram/stored.py: for_app).
+    stored_updates: object | None = None
 
     async def start(self) -> None:
         """Bring the database schema up to date, apply group chats named in settings, and make sure each

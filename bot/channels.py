@@ -9,6 +9,7 @@ import logging
 
 from bot.app import App, timer_loop
 from bot.ops.web import WebServer
+from bot.telegram import stored
 from bot.telegram.app import build_application, publish_commands
 from bot.telegram.outbound import TelegramDelivery
 from bot.telegram.polling import DurablePoller
@@ -53,7 +54,7 @@ class TelegramRunner:
         )
         self._sender_task = asyncio.create_task(self.app.sender.run_forever(self.sender_interval))
         await application.start()
-        updates = self.app.telegram_updates(settings.baoxiu_max_photo_mb * 1024 * 1024)
+        updates = stored.for_app(self.app, settings.baoxiu_max_photo_mb * 1024 * 1024)
         # What a killed predecessor of this worker stored and did not handle goes first, in its chats' order.
         if taken := await self.app.inbox.take_back():
             log.info("%d stored event(s) of a stopped predecessor handled", taken)

@@ -34,6 +34,13 @@ def event_id(update_id: int) -> str:
     return f"u:{update_id}"
 
 
+def for_app(app: App, max_photo_bytes: int) -> StoredUpdates:
+    """The app's StoredUpdates (webhook or polling): made, and registered with the inbox, once."""
+    if not isinstance(app.stored_updates, StoredUpdates):
+        app.stored_updates = StoredUpdates(app, max_photo_bytes)
+    return app.stored_updates
+
+
 class StoredUpdates:
     """Stores Telegram updates in the inbox and handles them from it; registered once per process."""
 

@@ -21,7 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from telegram import Bot, Update
 
-from bot.telegram.stored import CHANNEL, chat_key, event_id
+from bot.telegram.stored import CHANNEL, chat_key, event_id, for_app
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -81,7 +81,7 @@ def webhook_routes(app: App) -> list[BaseRoute]:
             return JSONResponse({"ok": False}, status_code=500)
         return JSONResponse({"ok": True})
 
-    app.telegram_updates(max_bytes)  # handles what the inbox holds
+    for_app(app, max_bytes)  # handles what the inbox holds
     return [Route(webhook_path(settings.telegram_webhook_url), receive, methods=["POST"])]
 
 
