@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import warnings
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -14,6 +16,27 @@ from storage.db import Database
 from storage.media import MediaStore
 from tests.support.harness import START, Harness
 from tests.support.pg import postgres_url
+
+
+@pytest.fixture(autouse=True)
+async def _tasks_end_with_their_test() -> AsyncIterator[None]:
+    """Tasks a test left running are cancelled once its fixtures are gone, again if one swallows it.
+
+    The event loop's own teardown cancels each task once and then waits for all of them: a task that lets one
+    cancellation pass (Python 3.11's `asyncio.wait_for` drops one that comes as its awaitable finishes) would
+    hang the whole run there. Such a task is named in a warning."""
+    yield
+    loop, me = asyncio.get_running_loop(), asyncio.current_task()
+    deadline, rounds = loop.time() + 10, 0
+    while rest := [t for t in asyncio.all_tasks() if t is not me and not t.done()]:
+        if rounds == 1 or loop.time() > deadline:
+            warnings.warn(f"tasks outlived a cancellation: {rest}", stacklevel=1)
+        if loop.time() > deadline:
+            return
+        for task in rest:
+            task.cancel()
+        await asyncio.wait(rest, timeout=0.1)
+        rounds += 1
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
