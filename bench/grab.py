@@ -17,6 +17,8 @@ from storage.db import Database
 from storage.models import Ticket, TicketEvent
 
 SPREAD = 0.050  # seconds over which the taps arrive
+FLOOR_TIMES = {"postgresql": 2.0, "sqlite": 3.0}  # issue 22: p99 within this many times the framework's floor
+_floor: dict[bool, list[float]] = {}  # the floor is the same for every backend: measured once a run
 NUMBER = re.compile(r"\b[A-Z][A-Z0-9]*-\d{8}-\d{4,}\b")
 
 
@@ -71,6 +73,8 @@ async def figure(run: Run, backend: Backend) -> list[Row]:
                 winners.append(await count_winners(url, number))
             stats = await bot.stats()
     total = count * storms
+    floor = pct(await floor_waits(run), 99)
+    times = FLOOR_TIMES[backend.name]
     rows = [
         Row(
             "2 grab: winners per offer",
@@ -90,9 +94,12 @@ async def figure(run: Run, backend: Backend) -> list[Row]:
             "2 grab: tap → answer p99",
             backend.name,
             ms(pct(waits, 99)),
-            "< 200 ms",
-            pct(waits, 99) < 0.2,
-            [f"{count} technicians × {storms} storms; p50 {ms(pct(waits, 50))}, max {ms(max(waits))}"],
+            f"≤ {times:g} × floor ({ms(times * floor)})",
+            pct(waits, 99) <= times * floor,
+            [
+                f"{count} technicians × {storms} storms; p50 {ms(pct(waits, 50))}, max {ms(max(waits))}; "
+                f"{pct(waits, 99) / floor:.1f} × the floor"
+            ],
         ),
     ]
     if stats["errors"]:
@@ -114,6 +121,23 @@ async def count_winners(url: str, number: str) -> int:
 
 async def floor_row(run: Run) -> Row:
     """The framework's floor: a bare PTB bot answering the same storms of taps, nothing else."""
+    waits = await floor_waits(run)
+    return Row(
+        "2 grab: bare PTB floor, tap → answer p99",
+        "—",
+        ms(pct(waits, 99)),
+        notes=[f"a PTB bot that only answers each tap; p50 {ms(pct(waits, 50))}, max {ms(max(waits))}"],
+    )
+
+
+async def floor_waits(run: Run) -> list[float]:
+    """The floor's tap-to-answer times, measured once a run (the targets are multiples of its p99)."""
+    if run.quick not in _floor:
+        _floor[run.quick] = await _measure_floor(run)
+    return _floor[run.quick]
+
+
+async def _measure_floor(run: Run) -> list[float]:
     count, storms = sizes(run)
     techs = list(range(700_000, 700_000 + count))
     waits: list[float] = []
@@ -124,9 +148,4 @@ async def floor_row(run: Run) -> Row:
             queries = await storm(server, techs, offer)
             await server.until(ANY, lambda q=queries: all(x in server.answered_at for x in q), 30)
             waits += [server.answered_at[q] - server.pushed_at[server.query_update[q]] for q in queries]
-    return Row(
-        "2 grab: bare PTB floor, tap → answer p99",
-        "—",
-        ms(pct(waits, 99)),
-        notes=[f"a PTB bot that only answers each tap; p50 {ms(pct(waits, 50))}, max {ms(max(waits))}"],
-    )
+    return waits

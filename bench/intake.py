@@ -8,6 +8,7 @@ from bench.driver import closed_loop, echo, intake, open_loop, rooms
 from bench.server import BenchServer
 
 OPEN_RATE = 50.0  # updates/s offered in the open-loop run
+RATIO_TARGET = {"postgresql": 0.5, "sqlite": 0.35}  # issue 22: SQLite's one writer costs more
 _echo_rate: dict[bool, float] = {}  # the echo floor is the same for every backend: measured once a run
 _echo_cost: dict[bool, str] = {}
 
@@ -73,7 +74,11 @@ async def figure(run: Run, backend: Backend) -> list[Row]:
             ],
         ),
         Row(
-            "1 intake: ours / echo floor", backend.name, f"{ours / floor:.2f}", "≥ 0.50", ours / floor >= 0.5
+            "1 intake: ours / echo floor",
+            backend.name,
+            f"{ours / floor:.2f}",
+            f"≥ {RATIO_TARGET[backend.name]:.2f}",
+            ours / floor >= RATIO_TARGET[backend.name],
         ),
         Row(
             "1 intake: latency burst p50/p95/p99",
