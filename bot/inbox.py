@@ -221,7 +221,8 @@ class Inbox:
         if self.tasks:
             await asyncio.wait(set(self.tasks), timeout=CLOSE_WAIT)
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(self._handled.drain(), CLOSE_WAIT)
+            async with asyncio.timeout(CLOSE_WAIT):  # not wait_for: see bot/wechat/client.py
+                await self._handled.drain()
 
     async def settle(self) -> None:
         """Wait until every event accepted by this process so far is handled and deleted (tests, benches)."""

@@ -90,5 +90,6 @@ class TimerLoop:
             return
         self.scheduler.pause()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._idle.wait(), 5.0)
+            async with asyncio.timeout(5.0):  # not wait_for: see bot/wechat/client.py
+                await self._idle.wait()
         self.stop()

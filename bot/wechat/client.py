@@ -184,8 +184,10 @@ class Api:
         return await self._in_thread(token, fn, http_timeout)
 
     async def _in_thread(self, token: str, fn: Callable[[Any], T], limit: float | None) -> T:
-        call = asyncio.to_thread(self._run, token, fn)
-        return await (asyncio.wait_for(call, limit) if limit is not None else call)
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for drops a cancellation that comes as the
+        # thread finishes, and a sender told to stop would go on.
+        async with asyncio.timeout(limit):
+            return await asyncio.to_thread(self._run, token, fn)
 
     def _run(self, token: str, fn: Callable[[Any], T]) -> T:
         self.client.use_token(token)

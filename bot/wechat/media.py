@@ -47,7 +47,8 @@ class PhotoFetcher:
                 )
         if data is None and pic_url.startswith(("http://", "https://")):
             try:
-                data = await asyncio.wait_for(self._url(pic_url), self.timeout)
+                async with asyncio.timeout(self.timeout):  # not wait_for: see bot/wechat/client.py
+                    data = await self._url(pic_url)
             except TooLarge:
                 return Photo(data=None, size=None, file_ref=media_id, problem="too_large")
             except (httpx.HTTPError, TimeoutError) as exc:
