@@ -120,17 +120,17 @@ class Inbox:
             nonces: dict[str, list[str]] = defaultdict(list)
             for arrival in arrivals:
                 if arrival.nonce:
-                    nonces[arrival.channel + "#nonce"].append(arrival.nonce)
+                    nonces[arrival.channel].append(arrival.nonce)
             fresh = {
-                (log_channel, nonce)
-                for log_channel, batch in nonces.items()
-                for nonce in await InboundLog(session).first_times(log_channel, batch, now)
+                (channel, nonce)
+                for channel, batch in nonces.items()
+                for nonce in await InboundLog(session).first_times(channel + "#nonce", batch, now)
             }
             for arrival in arrivals:
                 if arrival.nonce:
-                    if (arrival.channel + "#nonce", arrival.nonce) not in fresh:
+                    if (arrival.channel, arrival.nonce) not in fresh:
                         continue
-                    fresh.discard((arrival.channel + "#nonce", arrival.nonce))  # a replay within the batch
+                    fresh.discard((arrival.channel, arrival.nonce))  # a replay within the batch
                 firsts.setdefault((arrival.channel, arrival.event_id), arrival)
             ids: dict[tuple[str, str], int] = {}
             if firsts:

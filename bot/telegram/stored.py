@@ -13,11 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 from telegram import Bot, Update
 
+from bot.telegram.inbound import CHANNEL
+
 if TYPE_CHECKING:
     from bot.app import App
 
 log = logging.getLogger(__name__)
-CHANNEL = "telegram"
 
 
 def chat_key(update: Update) -> str:

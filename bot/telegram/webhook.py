@@ -21,7 +21,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from telegram import Bot, Update
 
-from bot.telegram.stored import CHANNEL, chat_key, event_id, for_app
+from bot.telegram.inbound import CHANNEL
+from bot.telegram.stored import chat_key, event_id, for_app
 
 if TYPE_CHECKING:
     from bot.app import App
