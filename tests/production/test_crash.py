@@ -2,13 +2,14 @@
 residents file requests and a technician grabs some of them; timers (seconds long here) fire meanwhile.
 
 At the end: every confirmed ticket exists exactly once, no message went out twice (a message in flight at a
-kill is in doubt instead, and hardly ever lost), every other outbox row was delivered, in order per chat,
+kill is in doubt instead, now and then lost), every other outbox row was delivered, in order per chat,
 every timer fired once, and no phone number or token reached the logs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 from collections import Counter, defaultdict
@@ -21,7 +22,15 @@ from sqlalchemy import select
 from dispatch import staff
 from dispatch.clock import SystemClock
 from storage.db import Database
-from storage.models import OutboxMessage, Ticket, TicketEvent, Timer
+from storage.models import (
+    Conversation,
+    InboundRate,
+    InboxEvent,
+    OutboxMessage,
+    Ticket,
+    TicketEvent,
+    Timer,
+)
 from tests.fakes.telegram_server import FakeTelegramServer
 from tests.support.botproc import TOKEN, BotProcess, Chats, LostCount, bot_env, fast_site, settle
 
@@ -100,9 +109,56 @@ def never_shown(server: FakeTelegramServer, rows: Sequence[OutboxMessage]) -> li
     return lost
 
 
+async def where_chats_stand(db: Database, server: FakeTelegramServer) -> str:
+    """Each resident's conversation, waiting inbox rows, last outbox rows and flood state, for a failure."""
+    lines = []
+    async with db.transaction() as s:
+        for chat in RESIDENTS:
+            conv = (
+                await s.execute(select(Conversation).where(Conversation.chat_id == str(chat)))
+            ).scalar_one_or_none()
+            inbox = (
+                (await s.execute(select(InboxEvent).where(InboxEvent.chat_key.endswith(f":{chat}"))))
+                .scalars()
+                .all()
+            )
+            outbox = (
+                (
+                    await s.execute(
+                        select(OutboxMessage)
+                        .where(OutboxMessage.chat_id == str(chat))
+                        .order_by(OutboxMessage.id.desc())
+                        .limit(4)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            rate = (
+                await s.execute(select(InboundRate).where(InboundRate.external_id == str(chat)))
+            ).scalar_one_or_none()
+            sends = [(r.id, r.kind, r.status, r.sending_at, str(r.payload.get("text"))[:25]) for r in outbox]
+            lines.append(
+                f"chat {chat}: step {conv and (conv.dialog, conv.step)}; "
+                f"inbox {[(r.event_id, r.lease_owner, r.lease_until, r.attempts) for r in inbox]}; "
+                f"outbox {sends}; "
+                f"rate {rate and (rate.next_at, rate.warned_at)}; "
+                f"shown {[m.content[:25] for m in server.sent_to(chat)[-3:]]}"
+            )
+    return "\n".join(lines)
+
+
 async def killer(worker: BotProcess, stop: asyncio.Event, rng: random.Random) -> None:
+    """SIGKILL and restart, again and again: mostly while the worker works (0.5-2 s after it answers
+    /healthz), one time in four while it is still starting up. Counted from readiness, so a slow machine's
+    start-ups still leave it time to work between kills."""
     while not stop.is_set():
-        await asyncio.sleep(rng.uniform(1.5, 4.0))
+        if rng.random() < 0.25:
+            await asyncio.sleep(rng.uniform(0.3, 1.5))
+        else:
+            with contextlib.suppress(AssertionError):
+                await worker.wait_healthy(timeout=30)
+            await asyncio.sleep(rng.uniform(0.5, 2.0))
         if stop.is_set():
             break
         worker.kill()
@@ -143,7 +199,11 @@ async def test_sigkill_again_and_again_loses_nothing(db_url: str, tmp_path: Path
                 return number
 
             started = asyncio.get_running_loop().time()
-            numbers = await asyncio.gather(*(resident(i, u) for i, u in enumerate(RESIDENTS)))
+            try:
+                numbers = await asyncio.gather(*(resident(i, u) for i, u in enumerate(RESIDENTS)))
+            except AssertionError:
+                print(await where_chats_stand(db, server))  # shown with the failure: what the bot holds
+                raise
             print(f"filed in {asyncio.get_running_loop().time() - started:.1f}s, {worker.kills} kills")
             await asyncio.sleep(4)  # a little more crashing while offers, grabs and timers are in flight
             # A fast bot files everything between few kills: crash it some more so the test means something.
@@ -222,9 +282,10 @@ async def check(
     print(f"{len(doubtful)} in doubt after {worker.kills} kills, {len(lost)} of them never reached Telegram")
     assert retries <= len(lost), (retries, lost)  # a resident asked again only after a real loss
     # Lost only when a kill fell between the mark's commit and the request leaving: a few milliseconds on a
-    # busy machine, hit by about one kill in ten here (kills every 1.5-4 s, mostly while a new worker works
-    # off its backlog).
-    assert len(lost) <= max(1, worker.kills // 3), (lost, worker.kills)
+    # busy machine, hit by about one kill in five here (most kills fall while a new worker works off its
+    # backlog, several chats' messages in flight). Marking more than the message about to leave (a whole
+    # batch, say) would lose several at every kill.
+    assert len(lost) <= max(2, worker.kills // 2), (lost, worker.kills)
     # Every timer due fired once: one event per escalation level or chase per ticket.
     late = stopped - timedelta(seconds=1)  # due before the worker stopped, with a sweep's time to spare
     assert not [(t.kind, t.due_at) for t in timers if t.status == "pending" and t.due_at <= late]
