@@ -6,8 +6,9 @@ message is marked in flight (`outbox.sending_at`) just before the call, and the 
 mark on a pending row finishes it as `in_doubt` instead of sending a second copy. What can be lost is only a
 message whose worker died between that commit and the request leaving, against a copy for every kill that
 falls while a call is out. That gap is the commit's answer and the event loop's turn: a few milliseconds on
-a busy machine, where a kill every few seconds loses a message about once in ten kills (the crash test).
-The person then hears nothing and asks again, as people do; a graceful stop loses nothing.
+a busy machine, where kills every second or two, mostly while a new worker works off a backlog, lose a
+message once in five to ten kills (the crash test). The person then hears nothing and asks again, as people
+do; a graceful stop loses nothing.
 
 The mark is committed as late as possible: a channel with a queue of its own (Telegram's calls in flight)
 calls `ready` once the request is about to be written, so that a message waiting its turn is not in doubt.
