@@ -15,6 +15,7 @@ from handlers.context import Services
 from storage.db import Database
 from storage.media import MediaStore
 from tests.support.harness import START, Harness
+from tests.support.migrated import Templates
 from tests.support.pg import postgres_url
 
 
@@ -53,11 +54,17 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
 
 
+@pytest.fixture(scope="session")
+def migrated(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Templates:
+    """Databases migrated once per session, copied for each test."""
+    return Templates(request, tmp_path_factory.mktemp("migrated"))
+
+
 @pytest.fixture
-async def db(db_url: str) -> AsyncIterator[Database]:
-    """A freshly migrated database."""
+async def db(db_url: str, migrated: Templates) -> AsyncIterator[Database]:
+    """A freshly migrated database (a copy of one migrated once)."""
+    await migrated.fill(db_url)
     database = Database(db_url)
-    await database.upgrade()
     yield database
     await database.dispose()
 
