@@ -29,14 +29,13 @@ from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import Insert, Table, and_, delete, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.batching import Batcher
 from bot.outbox.channel import backoff
 from storage.db import Database
 from storage.models import InboxEvent
-from storage.repositories import InboundLog
+from storage.repositories import InboundLog, insert_skipping_repeats
 
 log = logging.getLogger(__name__)
 # Handles one event's payload; False (or an exception) leaves it for a later sweep.
@@ -298,9 +297,5 @@ def _row_id(stored: asyncio.Future[int | None]) -> int | None:
 @cache
 def _insert(dialect: str) -> Insert:
     """Many events in one statement; a repeat of one still waiting is skipped (no row returned)."""
-    module = postgresql if dialect == "postgresql" else sqlite
     table = cast(Table, InboxEvent.__table__)
-    stmt: Insert = (
-        module.insert(table).on_conflict_do_nothing().returning(table.c.id, table.c.channel, table.c.event_id)
-    )
-    return stmt
+    return insert_skipping_repeats(dialect, table, table.c.id, table.c.channel, table.c.event_id)

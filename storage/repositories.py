@@ -200,12 +200,18 @@ class InboundLog:
         return {row.event_id for row in result}
 
 
+def insert_skipping_repeats(dialect: str, table: Table, *returning: Any) -> Insert:
+    """An INSERT of many rows that skips those whose unique key is taken and returns `returning` of the
+    rows it added (build it once per dialect: the statements that use it run for every event)."""
+    module = postgresql if dialect == "postgresql" else sqlite
+    stmt: Insert = module.insert(table).on_conflict_do_nothing().returning(*returning)
+    return stmt
+
+
 @cache
 def _first_times(dialect: str) -> Insert:
-    module = postgresql if dialect == "postgresql" else sqlite
     table = cast(Table, InboundEvent.__table__)
-    stmt: Insert = module.insert(table).on_conflict_do_nothing().returning(table.c.event_id)
-    return stmt
+    return insert_skipping_repeats(dialect, table, table.c.event_id)
 
 
 @cache
