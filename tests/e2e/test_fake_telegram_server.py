@@ -233,8 +233,9 @@ async def test_get_updates_long_polling_and_update_shapes(server: FakeTelegramSe
 
         # A second poller (e.g. a stray bot instance) ends the first one's long poll with 409.
         async with make_bot(server) as other:
+            polls = len(server.calls("getUpdates"))
             older = asyncio.create_task(bot.get_updates(timeout=2))
-            await asyncio.sleep(0.05)
+            await server.wait_for(lambda: len(server.calls("getUpdates")) > polls)
             assert await other.get_updates(timeout=0) == ()
             with pytest.raises(Conflict, match="terminated by other getUpdates"):
                 await older

@@ -494,7 +494,7 @@ class FakeTelegramServer(FakeBotApi):
     async def wait_for(
         self,
         predicate: Callable[[], bool],
-        timeout: float = 5.0,  # noqa: ASYNC109 - a test helper's deadline, not a cancellation API
+        timeout: float = 15.0,  # noqa: ASYNC109 - a test helper's deadline, not a cancellation API
         message: str | Callable[[], str] = "",
     ) -> None:
         """Poll `predicate` until true; on timeout raise AssertionError describing the server state."""
@@ -518,7 +518,7 @@ class FakeTelegramServer(FakeBotApi):
         chat_id: int,
         contains: str | None = None,
         count: int = 1,
-        timeout: float = 5.0,  # noqa: ASYNC109 - a test helper's deadline, not a cancellation API
+        timeout: float = 15.0,  # noqa: ASYNC109 - a test helper's deadline, not a cancellation API
     ) -> SentMessage:
         """Wait for `count` messages to `chat_id` containing `contains`; return the count-th of them."""
 

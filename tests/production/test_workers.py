@@ -47,23 +47,26 @@ async def test_conversation_lock_serialises_transactions(pg: str) -> None:
     await a.upgrade()
     now = SystemClock().now()
     order: list[object] = []
+    a_locked = asyncio.Event()
 
     async def first(chat: str) -> None:
         async with a.transaction() as s:
             conv = await Conversations(s).lock("t", chat, now)
             order.append("a locked")
+            a_locked.set()
             await asyncio.sleep(0.4)
             conv.step = "set by a"
             order.append("a done")
 
     async def second(chat: str) -> None:
-        await asyncio.sleep(0.1)
+        await a_locked.wait()
         async with b.transaction() as s:
             conv = await Conversations(s).lock("t", chat, now)
             order.append(("b locked", conv.step))
 
     for chat in ("new", "new"):  # first a row that doesn't exist yet, then one that does
         order.clear()
+        a_locked.clear()
         await asyncio.gather(first(chat), second(chat))
         assert order == ["a locked", "a done", ("b locked", "set by a")]
     await a.dispose()

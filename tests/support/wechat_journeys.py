@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy import select
 
 from dispatch import staff
 from handlers.i18n import Translator
-from storage.models import Person, Ticket
+from storage.models import Person, Ticket, WeChatChat
 from storage.repositories import Tickets
 from tests.fakes.wechat_server import Sent
 from tests.support.harness import file_and_dispatch
@@ -145,3 +147,15 @@ async def file_own_when_asked(bot: WxBot, user: str, after: int) -> None:
     await bot.server.wait_for(lambda: bool(asked()), message=f"{user}: photos?")
     if asked() == "join":
         await bot.choose(user, own)
+
+
+async def question_waiting(bot: WxBot, chat_id: str) -> None:
+    """Until the bot has noted a question to ask this chat again when it next writes (10 s at most)."""
+    assert bot.app is not None
+    for _ in range(200):
+        async with bot.app.db.transaction() as session:
+            row = await session.get(WeChatChat, ("wechat", chat_id), populate_existing=True)
+            if row is not None and row.choices.get("deferred"):
+                return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no question deferred for {chat_id} after 10 s")

@@ -152,7 +152,7 @@ class WxBot:
 
     # ----- residents -------------------------------------------------------------------------------
 
-    async def say(self, user: str, text: str, expect: str = "", timeout: float = 5.0) -> Sent:  # noqa: ASYNC109
+    async def say(self, user: str, text: str, expect: str = "", timeout: float = 15.0) -> Sent:  # noqa: ASYNC109
         """The resident types; wait for the next message to them (containing `expect`)."""
         after = len(self.server.sent_to(user))
         response = await self.oa.text(user, text)
@@ -168,7 +168,7 @@ class WxBot:
             f"no choice {label!r} for {user}: {[m.shown for m in self.server.sent_to(user)][-3:]}"
         )
 
-    async def tap(self, user: str, label: str, expect: str = "", timeout: float = 5.0) -> Sent:  # noqa: ASYNC109
+    async def tap(self, user: str, label: str, expect: str = "", timeout: float = 15.0) -> Sent:  # noqa: ASYNC109
         """The resident taps a line of the newest menu message offering `label`; wait for the next message."""
         message = self.newest_menu(user, label)
         after = len(self.server.sent_to(user))

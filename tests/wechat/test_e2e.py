@@ -12,7 +12,7 @@ from sqlalchemy import select
 from bot.channels import WeChatRunner
 from dispatch.clock import FakeClock
 from handlers.labels import STATUS_NAMES
-from storage.models import OutboxMessage, WeChatChat
+from storage.models import OutboxMessage
 from tests.fakes.wechat_push import OAPusher, WorkPusher
 from tests.fakes.wechat_server import FakeWeChatServer, Sent
 from tests.support.media import jpeg
@@ -24,6 +24,7 @@ from tests.support.wechat_journeys import (
     card_tap,
     file_request,
     offer_card,
+    question_waiting,
     tech_choose,
     ticket,
     tickets,
@@ -31,18 +32,6 @@ from tests.support.wechat_journeys import (
 from tests.support.wxbot import OA_TOKEN, WORK_AES_KEY, WORK_TOKEN, WxBot, quiesce, settings_for
 
 TECH = "wangwu"
-
-
-async def question_waiting(bot: WxBot, chat_id: str) -> None:
-    """Until the bot has noted a question to ask this chat again when it next writes (10 s at most)."""
-    assert bot.app is not None
-    for _ in range(200):
-        async with bot.app.db.transaction() as session:
-            row = await session.get(WeChatChat, ("wechat", chat_id), populate_existing=True)
-            if row is not None and row.choices.get("deferred"):
-                return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"no question deferred for {chat_id} after 10 s")
 
 
 async def stored_photo(bot: WxBot, number: str) -> bytes:

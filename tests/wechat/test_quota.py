@@ -16,6 +16,7 @@ from tests.support.wechat_journeys import (
     card_tap,
     file_request,
     offer_card,
+    question_waiting,
     tech_choose,
     ticket,
 )
@@ -117,7 +118,7 @@ async def test_a_silent_resident_still_gets_the_fixed_question_and_answers_after
     else:
         template = next(s for s in got if s.kind == "template")
         assert template.body["data"]["thing3"]["value"].endswith(ZH(", reply to answer"))
-        await bot.server.wait_for(lambda: True)
+        await question_waiting(bot, RESIDENT)  # noted once the template is out
         later = len(bot.server.sent_to(RESIDENT))
         await bot.oa.text(RESIDENT, "你好")  # writing once opens the allowance again
         await bot.server.wait_for(
