@@ -9,6 +9,7 @@ import logging
 
 from bot.app import App, timer_loop
 from bot.ops.web import WebServer
+from bot.outbox.answers import AnswerNow
 from bot.telegram import stored
 from bot.telegram.app import build_application, publish_commands
 from bot.telegram.outbound import TelegramDelivery
@@ -35,6 +36,7 @@ class TelegramRunner:
         self.sender_interval = sender_interval or app.settings.baoxiu_outbox_interval
         self._sender_task: asyncio.Task[None] | None = None
         self.poller: DurablePoller | None = None
+        self.answers: AnswerNow | None = None
 
     async def start(self, *, poll_interval: float = 0.0, long_poll: int = 10) -> None:
         """Connect, start delivering, start polling (or register the webhook)."""
@@ -46,12 +48,16 @@ class TelegramRunner:
         username = application.bot.username
         self.app.services.deep_links["telegram"] = lambda payload: f"https://t.me/{username}?start={payload}"
         self.app.sender.limits["telegram"] = telegram_limits(settings)
-        self.app.channels["telegram"] = TelegramDelivery(
+        delivery = TelegramDelivery(
             application.bot,
             self.app.services.media,
             in_flight=settings.telegram_connections,
             timeout=settings.telegram_send_timeout,
         )
+        self.app.channels["telegram"] = delivery
+        # A tap's answer leaves straight after its handler's commit (a grab storm's losers wait for nothing).
+        self.answers = AnswerNow(delivery)
+        self.app.router.answerers["telegram"] = self.answers
         self._sender_task = asyncio.create_task(self.app.sender.run_forever(self.sender_interval))
         await application.start()
         updates = stored.for_app(self.app, settings.baoxiu_max_photo_mb * 1024 * 1024)
@@ -78,6 +84,9 @@ class TelegramRunner:
         if self.poller is not None:
             await self.poller.stop()
             self.poller = None
+        if self.answers is not None:
+            self.app.router.answerers.pop("telegram", None)
+            await self.answers.close()
         if application.running:
             await application.stop()
         if self._sender_task is not None:

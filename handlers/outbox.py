@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import cast
 
@@ -12,26 +13,36 @@ from handlers.messages import Outbound
 from storage.models import OutboxMessage
 
 
-async def write_outbox(session: AsyncSession, messages: list[Outbound], now: datetime) -> None:
-    """Add outbound messages to the outbox in the current transaction (one INSERT)."""
+async def write_outbox(
+    session: AsyncSession,
+    messages: list[Outbound],
+    now: datetime,
+    *,
+    answered_here: Collection[str] = (),
+) -> None:
+    """Add outbound messages to the outbox in the current transaction (one INSERT). Tap answers of the
+    `answered_here` channels are written already sent: the caller answers them itself once committed."""
     if not messages:
         return
-    rows = [
-        {
-            "channel": message.channel,
-            "chat_id": message.chat_id,
-            "kind": message.kind,
-            "payload": message.to_payload(),
-            "ref": message.ref,
-            "edit_ref": message.edit_ref,
-            "important": message.important,
-            "status": "pending",
-            "attempts": 0,
-            "next_attempt_at": now,
-            "created_at": now,
-        }
-        for message in messages
-    ]
+    rows = []
+    for message in messages:
+        here = message.kind == "answer" and message.channel in answered_here
+        rows.append(
+            {
+                "channel": message.channel,
+                "chat_id": message.chat_id,
+                "kind": message.kind,
+                "payload": message.to_payload(),
+                "ref": message.ref,
+                "edit_ref": message.edit_ref,
+                "important": message.important,
+                "status": "sent" if here else "pending",
+                "attempts": 1 if here else 0,
+                "sent_at": now if here else None,
+                "next_attempt_at": now,
+                "created_at": now,
+            }
+        )
     # The table, not the mapped class: nothing reads these rows back in this transaction, and the ORM's unit
     # of work (identity map, RETURNING the ids) cost more than the INSERT itself on every event.
     await session.execute(_OUTBOX_INSERT, rows)

@@ -58,6 +58,9 @@ class Router:
         self.wake = wake or (lambda: None)
         self.limits = limits or flood.InboundLimits()
         self.routes = routes or build_routes()
+        # Channels whose tap answers are sent by the process right after the commit rather than by the
+        # outbox's sender (registered by the channel when it starts; see bot/outbox/answers.py AnswerNow).
+        self.answerers: dict[str, Callable[[Outbound], None]] = {}
 
     async def handle(self, inbound: Inbound) -> Result:
         """Handle one event in one transaction; a repeated event id has no effect."""
@@ -66,7 +69,14 @@ class Router:
         except Exception:
             log.exception("failed to handle %s event %s", inbound.identity.channel, inbound.event_id)
             result = await self._apologise(inbound)
-        if result.outbound:
+        queued = False
+        for message in result.outbound:
+            answer = self.answerers.get(message.channel) if message.kind == "answer" else None
+            if answer is not None:
+                answer(message)  # its row was written already sent
+            else:
+                queued = True
+        if queued:
             self.wake()
         return result
 
@@ -96,7 +106,7 @@ class Router:
         if verdict := await flood.throttle(session, event, now, self.limits):
             t = Translator(normalize_language(event.language_code, self.services.default_language))
             out = flood.slow_down(event, t, verdict == "warn")
-            await write_outbox(session, out, now)
+            await write_outbox(session, out, now, answered_here=self.answerers)
             return Result(outbound=out, throttled=True)
         if event.kind == Kind.BUTTON and event.callback_id:
             tap = decode(event.button)
@@ -104,14 +114,14 @@ class Router:
             if button is not None and button.quick is not None:
                 answered = await button.quick(session, event, tap, self.services)
                 if answered is not None:
-                    await write_outbox(session, answered, now)
+                    await write_outbox(session, answered, now, answered_here=self.answerers)
                     return Result(outbound=answered)
         ctx = await self._context(session, event)
         await route(ctx, self.routes)
         if ctx.inbound.callback_id:
             ctx.answer_tap()
         out = await said(ctx, self.routes)
-        await write_outbox(session, out, now)
+        await write_outbox(session, out, now, answered_here=self.answerers)
         return Result(outbound=out)
 
     async def _context(self, session: AsyncSession, inbound: Inbound) -> Context:
@@ -150,7 +160,7 @@ class Router:
                     out.append(
                         Outbound(inbound.identity.channel, inbound.chat_id, callback_id=inbound.callback_id)
                     )
-                await write_outbox(session, out, now)
+                await write_outbox(session, out, now, answered_here=self.answerers)
                 return Result(outbound=out)
         except Exception:
             log.exception("could not record the failure of event %s", inbound.event_id)

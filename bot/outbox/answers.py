@@ -6,6 +6,10 @@ It is not a message in the chat, so it need not wait behind the chat's earlier m
 delivery sets `ephemeral_answers`, such rows skip the chat lanes: they are claimed (marked sent) in one
 transaction and answered concurrently. A worker that dies in between loses only a toast. On other channels
 (WeChat, where an answer is a chat message) answers stay in the chat's queue, in order.
+
+Where the process that handled the tap can answer it (Telegram's channel registers `AnswerNow` with the
+router), the handler's transaction writes the row already sent and the answer leaves straight after the
+commit: no wake-up, no claiming transaction (on SQLite, a turn at the writer's lock among a storm's taps).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from storage.models import OutboxMessage
 
 log = logging.getLogger(__name__)
 BATCH = 200
+CLOSE_WAIT = 5.0  # seconds a clean stop waits for answers on their way
 
 
 def fast_channels(channels: Mapping[str, object]) -> frozenset[str]:
@@ -39,6 +44,37 @@ def queued(model: Any, fast: frozenset[str]) -> ColumnElement[bool]:
     if not fast:
         return true()
     return or_(model.kind != "answer", model.channel.not_in(sorted(fast)))
+
+
+class AnswerNow:
+    """Answers a channel's taps as soon as the router committed them (their rows are written already sent)."""
+
+    def __init__(self, delivery: Any) -> None:
+        self.delivery = delivery
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def __call__(self, message: Outbound) -> None:
+        """Start answering the tap; the router goes on at once."""
+        task = asyncio.get_running_loop().create_task(self._answer(message))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _answer(self, message: Outbound) -> None:
+        from bot.ops import metrics
+
+        try:
+            await self.delivery.deliver(message, None)
+        except Exception as exc:  # a refused answer only costs the toast
+            log.info("tap answer to chat %s not delivered: %s", message.chat_id, exc)
+            return
+        metrics.SENT.labels(message.channel, "answer").inc()
+
+    async def close(self) -> None:
+        """Let the answers on their way finish (at a clean stop), then give up on the rest."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=CLOSE_WAIT)
+        for task in set(self._tasks):
+            task.cancel()
 
 
 async def send_answers(db: Database, channels: Mapping[str, Any], fast: frozenset[str], clock: Clock) -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy import select
 
 from dispatch import staff
@@ -108,6 +110,31 @@ async def test_resident_files_technicians_race_and_one_wins_repeatedly(tgbot: Tg
     for trial in range(8):
         await race_once(tgbot, techs, trial)
     assert all(not any("Leak" in m.content for m in tgbot.server.sent_to(9000 + i)) for i in range(2))
+
+
+async def test_taps_are_answered_by_the_worker_that_handled_them_even_with_its_sender_stuck(
+    tgbot: TgBot,
+) -> None:
+    server = tgbot.server
+    assert tgbot.app is not None and tgbot.runner is not None
+    techs = await add_technicians(tgbot, 3)
+    await file_direct(tgbot, "Leak under the sink")
+    await server.wait_for(lambda: all(server.sent_to(t) for t in techs), timeout=10)
+    offers = {t: server.sent_to(t)[-1] for t in techs}
+    # The outbox's sender is stuck (a hung connection, say): the toasts do not wait for it.
+    sender = tgbot.runner._sender_task
+    assert sender is not None
+    sender.cancel()
+    await asyncio.gather(sender, return_exceptions=True)
+    before = len(server.callback_answers)
+    for tech, message in offers.items():
+        server.push_callback(tech, message.message_id, message.callback_data_for("Accept"))
+    await server.wait_for(lambda: len(server.callback_answers) - before >= 3, timeout=10)
+    answers = sorted(a["text"] for a in server.callback_answers[before:])
+    assert answers[0].startswith("Already taken by") and answers[1] == answers[0]
+    assert answers[2].startswith("✅")
+    # What goes through the outbox (the copies' edits, the job's details) waits for the sender.
+    assert all(m.edits == 0 for m in offers.values())
 
 
 async def test_nobody_grabs_and_the_supervisor_assigns_with_one_tap(tgbot: TgBot) -> None:
