@@ -60,14 +60,7 @@ class AnswerNow:
         task.add_done_callback(self._tasks.discard)
 
     async def _answer(self, message: Outbound) -> None:
-        from bot.ops import metrics
-
-        try:
-            await self.delivery.deliver(message, None)
-        except Exception as exc:  # a refused answer only costs the toast
-            log.info("tap answer to chat %s not delivered: %s", message.chat_id, exc)
-            return
-        metrics.SENT.labels(message.channel, "answer").inc()
+        await answer_tap(self.delivery, message, f"to chat {message.chat_id}")
 
     async def close(self) -> None:
         """Let the answers on their way finish (at a clean stop), then give up on the rest."""
@@ -159,14 +152,18 @@ def _claim() -> Any:
 
 
 async def _answer(delivery: Any, row: OutboxMessage) -> str:
+    message = Outbound.from_row(row.channel, row.chat_id, row.payload, row.ref, row.edit_ref)
+    return await answer_tap(delivery, message, str(row.id))
+
+
+async def answer_tap(delivery: Any, message: Outbound, what: str) -> str:
     """Answer one tap; the error text when the channel refused (never raised: the others go on)."""
     from bot.ops import metrics
 
-    message = Outbound.from_row(row.channel, row.chat_id, row.payload, row.ref, row.edit_ref)
     try:
         await delivery.deliver(message, None)
     except Exception as exc:  # a refused answer only costs the toast
-        log.info("tap answer %s not delivered: %s", row.id, exc)
+        log.info("tap answer %s not delivered: %s", what, exc)
         return (str(exc) or type(exc).__name__)[:300]
-    metrics.SENT.labels(row.channel, "answer").inc()
+    metrics.SENT.labels(message.channel, "answer").inc()
     return ""

@@ -19,7 +19,8 @@ def _in_ci() -> bool:
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
-async def _create(name: str) -> None:
+async def create(name: str) -> None:
+    """Create an empty database."""
     conn = await asyncpg.connect(ADMIN_DSN, timeout=5)
     try:
         await conn.execute(f'CREATE DATABASE "{name}"')
@@ -35,11 +36,6 @@ async def recreate_from(name: str, template: str) -> None:
         await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
     finally:
         await conn.close()
-
-
-async def create(name: str) -> None:
-    """Create an empty database."""
-    await _create(name)
 
 
 def drop_later(request: pytest.FixtureRequest, name: str) -> None:
@@ -65,7 +61,7 @@ def postgres_url(request: pytest.FixtureRequest) -> str:
     """Create a fresh database for this test and drop it afterwards."""
     name = f"baoxiu_test_{uuid.uuid4().hex[:12]}"
     try:
-        _run_in_thread(_create(name))
+        _run_in_thread(create(name))
     except (OSError, asyncpg.PostgresError) as exc:
         if _in_ci():
             raise RuntimeError(
