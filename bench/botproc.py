@@ -60,7 +60,7 @@ def memory() -> dict[str, float]:
     }
 
 
-SQL = {"statements": 0, "commits": 0}
+SQL = {"statements": 0, "commits": 0, "connects": 0}
 TALLY: dict[str, int] = {}
 
 
@@ -80,6 +80,10 @@ def count_sql(engine: Any) -> None:
     @event.listens_for(engine, "commit")
     def _commit(*args: Any) -> None:
         SQL["commits"] += 1
+
+    @event.listens_for(engine, "connect")
+    def _connect(*args: Any) -> None:
+        SQL["connects"] += 1
 
 
 def say(payload: dict[str, Any]) -> None:

@@ -53,7 +53,7 @@ async def figure(run: Run, backend: Backend) -> list[Row]:
         )
         burst = list(server.latencies)
         after, calls = await bot.stats(), len(server.requests) - calls
-        cost = {k: (after[k] - before[k]) / updates for k in ("cpu", "statements", "commits")}
+        cost = {k: (after[k] - before[k]) / updates for k in ("cpu", "statements", "commits", "connects")}
         server.reset_stats()
         pacer, _ = await open_loop(server, OPEN_RATE, seconds, 200_000, workers=residents)
         paced = list(server.latencies)
@@ -69,6 +69,7 @@ async def figure(run: Run, backend: Backend) -> list[Row]:
             notes=[
                 f"{residents} residents; per update: {cost['cpu'] * 1000:.1f} ms of bot CPU, "
                 f"{cost['statements']:.1f} SQL statements in {cost['commits']:.1f} transactions, "
+                f"{cost['connects']:.2f} database connections opened, "
                 f"{calls / updates:.2f} Bot API calls (getUpdates included); Telegram's flood limits off "
                 "in the bot, as the echo bot has none (figure 5 measures them)"
             ],

@@ -78,7 +78,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None, site: Site | No
     """Create the app's parts; channels are attached by whoever runs them."""
     clock = clock or SystemClock()
     site = site or load_site(settings.baoxiu_site_file)
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, pool_size=settings.database_pool_size)
     media = MediaStore(settings.baoxiu_media_dir, max_bytes=settings.baoxiu_max_photo_mb * 1024 * 1024)
     services = Services(
         site=site,

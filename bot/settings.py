@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     # Open tickets a resident may file per day; then they are offered to add to an open one (0: no cap).
     baoxiu_max_open_tickets_per_day: int = Field(default=3, ge=0, le=100)
     database_url: str = "sqlite+aiosqlite:///./data/baoxiu.db"
+    # Connections a worker keeps open to PostgreSQL (10 more are opened for a moment beyond it): at least the
+    # transactions it has open at busy times, or every burst opens and closes connections. SQLite: unused.
+    database_pool_size: int = Field(default=20, ge=1, le=500)
     baoxiu_site_file: Path | None = None
     baoxiu_language: Literal["zh_CN", "en"] = "zh_CN"
     baoxiu_media_dir: Path = Path("./data/media")

@@ -32,13 +32,20 @@ def _prepare_sqlite_file(url: str) -> None:
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
 
 
-def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
+POOL_SIZE = 20  # connections a worker keeps open to a database server (DATABASE_POOL_SIZE)
+
+
+def make_engine(url: str, *, pool_size: int = POOL_SIZE, **kwargs: Any) -> AsyncEngine:
     """An async engine; on SQLite every transaction takes the write lock up front."""
     if not is_sqlite(url):
         # No pre-ping: it costs a round trip per transaction (a fifth of the bot's CPU per update). A
         # connection that died with a database restart fails its transaction once, SQLAlchemy then
         # replaces the pool's older connections, and callers retry (see is_transient).
-        return create_async_engine(url, **kwargs)
+        # The pool holds as many connections as the worker has transactions open at busy times (the inbox's
+        # handlers, the sender's chats, the batchers): SQLAlchemy's default of 5 closed the extra ones as
+        # they came back, so a burst opened a new connection (a server process forked, its statements
+        # prepared again) for every fifth update or so.
+        return create_async_engine(url, pool_size=pool_size, **kwargs)
     _prepare_sqlite_file(url)
     engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
 
