@@ -61,6 +61,19 @@ def memory() -> dict[str, float]:
 
 
 SQL = {"statements": 0, "commits": 0, "connects": 0}
+GC = {"full_passes": 0, "longest_pause": 0.0}  # the collector's full passes: each stops the event loop
+_gc_started = [0.0, 0.0]  # when the running pass started; 1.0 while the stats command collects
+
+
+def time_collections(phase: str, info: dict[str, Any]) -> None:
+    """A gc callback: count the full passes the work causes (not the stats command's own) and the longest."""
+    if phase == "start":
+        _gc_started[0] = time.perf_counter()
+    elif info.get("generation") == 2 and not _gc_started[1]:
+        GC["full_passes"] += 1
+        GC["longest_pause"] = max(GC["longest_pause"], time.perf_counter() - _gc_started[0])
+
+
 TALLY: dict[str, int] = {}
 
 
@@ -106,6 +119,7 @@ async def start_ours(db_url: str, api: str, files: str, media: str) -> tuple[Any
     """Our bot as `baoxiu run` starts it: migrations, polling, the outbox sender and the timer sweep."""
     from bot.app import timer_loop
     from bot.channels import TelegramRunner
+    from bot.ops.heap import freeze_startup_heap
     from bot.settings import load_settings
 
     app = await started(
@@ -121,6 +135,7 @@ async def start_ours(db_url: str, api: str, files: str, media: str) -> tuple[Any
     await runner.start(poll_interval=0.0, long_poll=10)
     timers = timer_loop(app)
     timers.start()
+    freeze_startup_heap()  # as bot.channels does once a worker has started
     return app, (runner, timers)
 
 
@@ -130,6 +145,7 @@ async def start_webhook(db_url: str, api: str, files: str, media: str) -> tuple[
     BAOXIU_WORKER_ID in the environment names the worker (two workers sharing a database need two names)."""
     from bot.app import timer_loop
     from bot.channels import TelegramRunner
+    from bot.ops.heap import freeze_startup_heap
     from bot.ops.web import WebServer
     from bot.settings import load_settings
 
@@ -150,6 +166,7 @@ async def start_webhook(db_url: str, api: str, files: str, media: str) -> tuple[
     await runner.start()
     timers = timer_loop(app)
     timers.start()
+    freeze_startup_heap()  # as bot.channels does once a worker has started
     return app, (runner, timers, web)
 
 
@@ -157,6 +174,7 @@ async def start_wechat(db_url: str, api: str, media: str) -> tuple[Any, Any]:
     """Our bot with only an Official Account, as `baoxiu run` starts it: the callback on a free port."""
     from bench.wechat import APP_ID, APP_SECRET, OA_AES_KEY, OA_TOKEN
     from bot.channels import WeChatRunner
+    from bot.ops.heap import freeze_startup_heap
     from bot.settings import load_settings
 
     app = await started(
@@ -173,6 +191,7 @@ async def start_wechat(db_url: str, api: str, media: str) -> tuple[Any, Any]:
     )
     runner = WeChatRunner(app, run_sender=True, host="127.0.0.1", port=0)
     await runner.start()
+    freeze_startup_heap()  # as bot.channels does once a worker has started
     return app, runner
 
 
@@ -262,6 +281,7 @@ async def serve(mode: str, db_url: str, api: str, files: str, media: str, counte
     else:
         app, parts = await start_ours(db_url, api, files, media)
     say({"ready": True, **ready, **memory()})
+    gc.callbacks.append(time_collections)
     reader = asyncio.StreamReader()
     loop = asyncio.get_running_loop()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
@@ -271,11 +291,14 @@ async def serve(mode: str, db_url: str, api: str, files: str, media: str, counte
             args = command["first"], command["count"], command["concurrency"], command["steps"]
             say(await feed(app, *args, command.get("channel", "telegram")))
         elif command["cmd"] == "stats":
+            _gc_started[1] = 1.0
             gc.collect()
+            _gc_started[1] = 0.0
             say(
                 {
                     **memory(),
                     **SQL,
+                    **GC,
                     "errors": counter.errors,
                     "warnings": counter.warnings,
                     "first": counter.first,

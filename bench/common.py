@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 
@@ -69,6 +70,11 @@ def pct(values: Sequence[float], q: float) -> float:
 def ms(seconds: float) -> str:
     """Seconds as milliseconds, for the table."""
     return f"{seconds * 1000:.1f} ms"
+
+
+def collector(stats: dict[str, Any]) -> str:
+    """The garbage collector's full passes in a bot's run (each stops its event loop) and the longest."""
+    return f"collector: {stats['full_passes']} full passes, the longest {ms(stats['longest_pause'])}"
 
 
 def median(values: Sequence[float]) -> float:

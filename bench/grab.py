@@ -10,7 +10,7 @@ import time
 from sqlalchemy import func, select
 
 from bench.bot import BotProcess, prepare
-from bench.common import Backend, Row, Run, ms, pct
+from bench.common import Backend, Row, Run, collector, ms, pct
 from bench.driver import Step, intake, play
 from bench.server import ANY, BenchServer
 from storage.db import Database
@@ -102,6 +102,7 @@ async def figure(run: Run, backend: Backend) -> list[Row]:
             ],
         ),
     ]
+    rows[2].notes.append(collector(stats))  # its pauses show in this row's tail
     if stats["errors"]:
         rows.append(Row("2 grab: errors logged by the bot", backend.name, str(stats["errors"]), "0", False))
     return rows

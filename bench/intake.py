@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bench.bot import BotProcess
-from bench.common import Backend, Row, Run, ms, pct
+from bench.common import Backend, Row, Run, collector, ms, pct
 from bench.driver import closed_loop, echo, intake, open_loop, rooms
 from bench.server import BenchServer
 
@@ -100,6 +100,7 @@ async def figure(run: Run, backend: Backend) -> list[Row]:
         rows[-1].notes.append(
             f"overloaded: all {residents} residents were waiting for replies (p99 lag {late})"
         )
+    rows[3].notes.append(collector(stats))  # its pauses show in this row's tail
     if stats["errors"]:
         rows.append(Row("1 intake: errors logged by the bot", backend.name, str(stats["errors"]), "0", False))
     return rows

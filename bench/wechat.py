@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 
 from bench.bot import BotProcess
-from bench.common import Backend, Row, Run, ms, pct
+from bench.common import Backend, Row, Run, collector, ms, pct
 from handlers.i18n import Translator
 from tests.fakes.wechat_push import OAPusher
 from tests.fakes.wechat_server import FakeWeChatServer, Sent
@@ -217,6 +217,7 @@ async def figure(run: Run, backend: Backend) -> list[Row]:
             ["WeChat would have sent these again"],
         ),
     ]
+    rows[1].notes.append(collector(stats))  # its pauses show in this row's tail
     if stats["errors"]:
         rows.append(Row("7 wechat: errors logged by the bot", backend.name, str(stats["errors"]), "0", False))
     return rows

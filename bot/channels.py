@@ -8,6 +8,7 @@ import contextlib
 import logging
 
 from bot.app import App, timer_loop
+from bot.ops.heap import freeze_startup_heap
 from bot.ops.web import WebServer
 from bot.outbox.answers import AnswerNow
 from bot.telegram import stored
@@ -113,6 +114,7 @@ async def run_channels(app: App) -> None:
     if telegram is not None:
         await telegram.start()
     timers.start()
+    freeze_startup_heap()
     try:
         await asyncio.Event().wait()
     finally:
@@ -153,6 +155,7 @@ async def run_telegram(app: App) -> None:
     try:
         await runner.start()
         timers.start()
+        freeze_startup_heap()
         await asyncio.Event().wait()
     finally:
         timers.stop()
