@@ -188,6 +188,8 @@ async def test_a_burst_is_stored_in_a_few_transactions_and_a_repeat_inside_it_is
         event.remove(db.engine.sync_engine, "commit", count)
     assert answers.count(False) == 1 and len(await rows(db)) == 100
     assert stored_in <= 5  # one turn at the database per batch, not one per callback
+    if not db.is_sqlite:
+        assert stored_in == 0  # each batch's INSERT stands alone: no BEGIN and COMMIT round trips
     recorder.gate.set()
     await inbox.settle()
     assert sorted(recorder.handled) == sorted(texts) and await rows(db) == []
