@@ -13,7 +13,10 @@ from typing import Generic, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
-LIMIT = 500  # items in one batch at most, so one transaction stays short
+# Items in one batch at most, so one transaction stays short. Keep it under SQLAlchemy's 1,000 rows per
+# INSERT: the inbox stores a batch by one INSERT that stands alone (Database.one_statement), atomic only
+# while it is one statement.
+LIMIT = 500
 
 
 class Batcher(Generic[T, R]):

@@ -44,7 +44,10 @@ async def burst(db: Database, size: int) -> None:
     await asyncio.wait_for(asyncio.gather(*(one() for _ in range(size))), 30)
 
 
-async def test_a_second_burst_reuses_the_connections_of_the_first(pg_url: str) -> None:
+async def test_a_second_burst_reuses_the_connections_of_the_first(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DATABASE_POOL_SIZE", raising=False)  # the default, whatever this shell says
     db = build_app(Settings(database_url=pg_url, _env_file=None)).db  # type: ignore[call-arg]
     opened = count_connects(db)
     try:
