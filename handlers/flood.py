@@ -14,13 +14,27 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Interval, String, Table, and_, bindparam, case, func, literal, or_, select, true
+from sqlalchemy import (
+    Interval,
+    String,
+    Table,
+    and_,
+    bindparam,
+    case,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.i18n import Translator
 from handlers.messages import Inbound, Kind, Outbound
-from storage.models import InboundRate, UTCDateTime
+from storage.models import InboundEvent, InboundRate, UTCDateTime
+from storage.repositories import InboundLog
 
 WARN_EVERY = timedelta(minutes=1)
 
@@ -39,15 +53,39 @@ OFF = InboundLimits()
 CURRENT: ContextVar[InboundLimits] = ContextVar("inbound_limits", default=OFF)
 
 
+def _counted(inbound: Inbound, limits: InboundLimits) -> bool:
+    return limits.flood_per_minute > 0 and (inbound.is_private or inbound.kind == Kind.BUTTON)
+
+
+def _pace(limits: InboundLimits) -> tuple[timedelta, timedelta]:
+    """The interval between events and the burst's tolerance."""
+    interval = timedelta(seconds=60.0 / limits.flood_per_minute)
+    return interval, interval * (max(1, limits.flood_burst) - 1)
+
+
+async def first_and_throttle(
+    session: AsyncSession, inbound: Inbound, now: datetime, limits: InboundLimits
+) -> str | None:
+    """Record the event in the event log and weigh it against its sender's limit: None when it was handled
+    before (and nothing is counted), else as `throttle`. On PostgreSQL one statement does both (it runs for
+    every event: a round trip saved)."""
+    channel, sender = inbound.identity.channel, inbound.identity.external_id
+    if _counted(inbound, limits) and session.get_bind().dialect.name == "postgresql":
+        interval, tolerance = _pace(limits)
+        return await _throttle_in_one(session, channel, sender, now, interval, tolerance, inbound.event_id)
+    if not await InboundLog(session).first_time(channel, inbound.event_id, now):
+        return None
+    return await throttle(session, inbound, now, limits)
+
+
 async def throttle(session: AsyncSession, inbound: Inbound, now: datetime, limits: InboundLimits) -> str:
     """Empty when the event may be handled; "warn" or "drop" when the sender is over the limit."""
-    if limits.flood_per_minute <= 0 or not (inbound.is_private or inbound.kind == Kind.BUTTON):
+    if not _counted(inbound, limits):
         return ""
     channel, sender = inbound.identity.channel, inbound.identity.external_id
-    interval = timedelta(seconds=60.0 / limits.flood_per_minute)
-    tolerance = interval * (max(1, limits.flood_burst) - 1)
+    interval, tolerance = _pace(limits)
     if session.get_bind().dialect.name == "postgresql":
-        return await _throttle_in_one(session, channel, sender, now, interval, tolerance)
+        return await _throttle_in_one(session, channel, sender, now, interval, tolerance) or ""
     return await _throttle_in_two(session, channel, sender, now, interval, tolerance)
 
 
@@ -68,10 +106,17 @@ async def _throttle_in_two(
 
 
 async def _throttle_in_one(
-    session: AsyncSession, channel: str, sender: str, now: datetime, interval: timedelta, tolerance: timedelta
-) -> str:
+    session: AsyncSession,
+    channel: str,
+    sender: str,
+    now: datetime,
+    interval: timedelta,
+    tolerance: timedelta,
+    event_id: str | None = None,
+) -> str | None:
     """The same rule as the general path, decided and recorded by PostgreSQL in one statement (it runs for
-    every event); the row as it was comes back to say which way it went."""
+    every event); the row as it was comes back to say which way it went. With `event_id` the statement also
+    records the event in the event log, and counts it only if it was not there: None when it was."""
     params = {
         "b_channel": channel,
         "b_sender": sender,
@@ -81,7 +126,12 @@ async def _throttle_in_one(
         "b_interval": interval,
         "b_warn_before": now - WARN_EVERY,
     }
-    before_next, before_warned = (await session.execute(_sender_rate_pg(), params)).one()
+    if event_id is not None:
+        params["b_event"] = event_id
+    row = (await session.execute(_sender_rate_pg(event_id is not None), params)).one_or_none()
+    if row is None:
+        return None
+    before_next, before_warned = row
     if before_next is None or before_next - tolerance <= now:
         return ""
     if before_warned is None or before_warned <= now - WARN_EVERY:
@@ -90,8 +140,9 @@ async def _throttle_in_one(
 
 
 @cache
-def _sender_rate_pg() -> Any:
-    """PostgreSQL: take the sender's row (locked, as it was), then insert it or move it on: one statement."""
+def _sender_rate_pg(log_event: bool) -> Any:
+    """PostgreSQL: take the sender's row (locked, as it was), then insert it or move it on: one statement.
+    With `log_event` the event is first recorded in the event log, and the row moves only if it was new."""
     rates = cast(Table, InboundRate.__table__)
     now = bindparam("b_now", type_=UTCDateTime())
     # FOR UPDATE waits for another event of the same sender and then reads its result (read committed).
@@ -110,6 +161,17 @@ def _sender_rate_pg() -> Any:
         bindparam("b_sender", type_=String()),
         bindparam("b_first", type_=UTCDateTime()),
     ).select_from(source)
+    if log_event:
+        events = cast(Table, InboundEvent.__table__)
+        logged = (
+            postgresql.insert(events)
+            .values(channel=bindparam("b_channel"), event_id=bindparam("b_event"), received_at=now)
+            .on_conflict_do_nothing()
+            .returning(events.c.event_id)
+            .cte("logged")
+        )
+        # A repeat inserts nothing here, so the sender's row is left as it was and nothing comes back.
+        values = values.where(exists(select(logged.c.event_id)))
     insert = postgresql.insert(rates).from_select(["channel", "external_id", "next_at"], values)
     warn_again = or_(rates.c.warned_at.is_(None), rates.c.warned_at <= bindparam("b_warn_before"))
     return insert.on_conflict_do_update(

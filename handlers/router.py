@@ -101,9 +101,10 @@ class Router:
             flood.CURRENT.reset(token)
 
     async def _in_transaction(self, session: AsyncSession, event: Inbound, now: datetime) -> Result:
-        if not await InboundLog(session).first_time(event.identity.channel, event.event_id, now):
+        verdict = await flood.first_and_throttle(session, event, now, self.limits)
+        if verdict is None:
             return Result(duplicate=True)
-        if verdict := await flood.throttle(session, event, now, self.limits):
+        if verdict:
             t = Translator(normalize_language(event.language_code, self.services.default_language))
             out = flood.slow_down(event, t, verdict == "warn")
             await write_outbox(session, out, now, answered_here=self.answerers)
