@@ -62,16 +62,18 @@ def memory() -> dict[str, float]:
 
 SQL = {"statements": 0, "commits": 0, "connects": 0}
 GC = {"full_passes": 0, "longest_pause": 0.0}  # the collector's full passes: each stops the event loop
-_gc_started = [0.0, 0.0]  # when the running pass started; 1.0 while the stats command collects
+_pass_started = 0.0
+_counting = True  # off while the stats command collects on purpose
 
 
 def time_collections(phase: str, info: dict[str, Any]) -> None:
     """A gc callback: count the full passes the work causes (not the stats command's own) and the longest."""
+    global _pass_started
     if phase == "start":
-        _gc_started[0] = time.perf_counter()
-    elif info.get("generation") == 2 and not _gc_started[1]:
+        _pass_started = time.perf_counter()
+    elif info.get("generation") == 2 and _counting:
         GC["full_passes"] += 1
-        GC["longest_pause"] = max(GC["longest_pause"], time.perf_counter() - _gc_started[0])
+        GC["longest_pause"] = max(GC["longest_pause"], time.perf_counter() - _pass_started)
 
 
 TALLY: dict[str, int] = {}
@@ -119,7 +121,6 @@ async def start_ours(db_url: str, api: str, files: str, media: str) -> tuple[Any
     """Our bot as `baoxiu run` starts it: migrations, polling, the outbox sender and the timer sweep."""
     from bot.app import timer_loop
     from bot.channels import TelegramRunner
-    from bot.ops.heap import freeze_startup_heap
     from bot.settings import load_settings
 
     app = await started(
@@ -135,7 +136,6 @@ async def start_ours(db_url: str, api: str, files: str, media: str) -> tuple[Any
     await runner.start(poll_interval=0.0, long_poll=10)
     timers = timer_loop(app)
     timers.start()
-    freeze_startup_heap()  # as bot.channels does once a worker has started
     return app, (runner, timers)
 
 
@@ -145,7 +145,6 @@ async def start_webhook(db_url: str, api: str, files: str, media: str) -> tuple[
     BAOXIU_WORKER_ID in the environment names the worker (two workers sharing a database need two names)."""
     from bot.app import timer_loop
     from bot.channels import TelegramRunner
-    from bot.ops.heap import freeze_startup_heap
     from bot.ops.web import WebServer
     from bot.settings import load_settings
 
@@ -166,7 +165,6 @@ async def start_webhook(db_url: str, api: str, files: str, media: str) -> tuple[
     await runner.start()
     timers = timer_loop(app)
     timers.start()
-    freeze_startup_heap()  # as bot.channels does once a worker has started
     return app, (runner, timers, web)
 
 
@@ -174,7 +172,6 @@ async def start_wechat(db_url: str, api: str, media: str) -> tuple[Any, Any]:
     """Our bot with only an Official Account, as `baoxiu run` starts it: the callback on a free port."""
     from bench.wechat import APP_ID, APP_SECRET, OA_AES_KEY, OA_TOKEN
     from bot.channels import WeChatRunner
-    from bot.ops.heap import freeze_startup_heap
     from bot.settings import load_settings
 
     app = await started(
@@ -191,7 +188,6 @@ async def start_wechat(db_url: str, api: str, media: str) -> tuple[Any, Any]:
     )
     runner = WeChatRunner(app, run_sender=True, host="127.0.0.1", port=0)
     await runner.start()
-    freeze_startup_heap()  # as bot.channels does once a worker has started
     return app, runner
 
 
@@ -280,6 +276,10 @@ async def serve(mode: str, db_url: str, api: str, files: str, media: str, counte
         ready["port"] = parts[2].port
     else:
         app, parts = await start_ours(db_url, api, files, media)
+    if mode != "echo":
+        from bot.ops.heap import freeze_startup_heap
+
+        freeze_startup_heap()  # as bot.channels does once a worker has started
     say({"ready": True, **ready, **memory()})
     gc.callbacks.append(time_collections)
     reader = asyncio.StreamReader()
@@ -291,9 +291,10 @@ async def serve(mode: str, db_url: str, api: str, files: str, media: str, counte
             args = command["first"], command["count"], command["concurrency"], command["steps"]
             say(await feed(app, *args, command.get("channel", "telegram")))
         elif command["cmd"] == "stats":
-            _gc_started[1] = 1.0
+            global _counting
+            _counting = False
             gc.collect()
-            _gc_started[1] = 0.0
+            _counting = True
             say(
                 {
                     **memory(),

@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.i18n import Translator
 from handlers.messages import Inbound, Kind, Outbound
 from storage.models import InboundEvent, InboundRate, UTCDateTime
-from storage.repositories import InboundLog
+from storage.repositories import InboundLog, log_event
 
 WARN_EVERY = timedelta(minutes=1)
 
@@ -140,9 +140,9 @@ async def _throttle_in_one(
 
 
 @cache
-def _sender_rate_pg(log_event: bool) -> Any:
+def _sender_rate_pg(with_event: bool) -> Any:
     """PostgreSQL: take the sender's row (locked, as it was), then insert it or move it on: one statement.
-    With `log_event` the event is first recorded in the event log, and the row moves only if it was new."""
+    With `with_event` the event is first recorded in the event log, and the row moves only if it was new."""
     rates = cast(Table, InboundRate.__table__)
     now = bindparam("b_now", type_=UTCDateTime())
     # FOR UPDATE waits for another event of the same sender and then reads its result (read committed).
@@ -161,15 +161,9 @@ def _sender_rate_pg(log_event: bool) -> Any:
         bindparam("b_sender", type_=String()),
         bindparam("b_first", type_=UTCDateTime()),
     ).select_from(source)
-    if log_event:
+    if with_event:
         events = cast(Table, InboundEvent.__table__)
-        logged = (
-            postgresql.insert(events)
-            .values(channel=bindparam("b_channel"), event_id=bindparam("b_event"), received_at=now)
-            .on_conflict_do_nothing()
-            .returning(events.c.event_id)
-            .cte("logged")
-        )
+        logged = log_event("postgresql").returning(events.c.event_id).cte("logged")
         # A repeat inserts nothing here, so the sender's row is left as it was and nothing comes back.
         values = values.where(exists(select(logged.c.event_id)))
     insert = postgresql.insert(rates).from_select(["channel", "external_id", "next_at"], values)

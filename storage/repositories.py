@@ -187,7 +187,7 @@ class InboundLog:
 
     async def first_time(self, channel: str, event_id: str, now: datetime) -> bool:
         """Record the event; False when it was already handled."""
-        stmt = _first_time(self.session.get_bind().dialect.name)
+        stmt = log_event(self.session.get_bind().dialect.name)
         result = await self.session.execute(stmt, {"b_channel": channel, "b_event": event_id, "b_now": now})
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
@@ -215,8 +215,9 @@ def _first_times(dialect: str) -> Insert:
 
 
 @cache
-def _first_time(dialect: str) -> Insert:
-    """Built once per dialect: it runs for every inbound event."""
+def log_event(dialect: str) -> Insert:
+    """The event log's INSERT of one event (`b_channel`, `b_event`, `b_now`), skipping one already there;
+    built once per dialect: it runs for every inbound event."""
     module = postgresql if dialect == "postgresql" else sqlite
     stmt: Insert = (
         module.insert(InboundEvent.__table__)
