@@ -11,6 +11,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, event
+from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from storage import sqlite_driver
 from storage.writers import Writers
 
 _IN_TURN: ContextVar[bool] = ContextVar("baoxiu_sqlite_turn", default=False)
@@ -42,7 +44,8 @@ POOL_SIZE = 20  # connections a worker keeps open to a database server (DATABASE
 
 
 def make_engine(url: str, *, pool_size: int = POOL_SIZE, **kwargs: Any) -> AsyncEngine:
-    """An async engine; on SQLite every transaction takes the write lock up front."""
+    """An async engine; on SQLite every transaction takes the write lock up front, and each statement takes
+    one trip to the connection's thread (storage/sqlite_driver.py)."""
     if not is_sqlite(url):
         # No pre-ping: it costs a round trip per transaction (a fifth of the bot's CPU per update). A
         # connection that died with a database restart fails its transaction once, SQLAlchemy then
@@ -53,7 +56,10 @@ def make_engine(url: str, *, pool_size: int = POOL_SIZE, **kwargs: Any) -> Async
         # prepared again) for every fifth update or so.
         return create_async_engine(url, pool_size=pool_size, **kwargs)
     _prepare_sqlite_file(url)
-    engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
+    # The URL's file and options, as SQLAlchemy's aiosqlite dialect would open them.
+    args, options = SQLiteDialect_aiosqlite().create_connect_args(make_url(url))
+    options = {"timeout": 30, **options}
+    engine = create_async_engine(url, async_creator=lambda: sqlite_driver.connect(*args, **options), **kwargs)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
