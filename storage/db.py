@@ -41,6 +41,7 @@ def _prepare_sqlite_file(url: str) -> None:
 
 
 POOL_SIZE = 20  # connections a worker keeps open to a database server (DATABASE_POOL_SIZE)
+UNFLUSHED_POOL_SIZE = 4  # and for statements whose commit does not wait for the disk (one_statement)
 
 
 def make_engine(url: str, *, pool_size: int = POOL_SIZE, **kwargs: Any) -> AsyncEngine:
@@ -118,6 +119,22 @@ class Database:
         self.engine = make_engine(url, **engine_kwargs)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self.writers = Writers() if is_sqlite(url) else None
+        # PostgreSQL: a few connections whose commits do not wait for the disk flush, for statements whose
+        # caller waits on them and can afford to lose them in a crash of the database server itself
+        # (one_statement(flushed=False)); opened when first used.
+        self._unflushed = (
+            None
+            if self.writers is not None
+            else make_engine(
+                url,
+                # Each holds its connection for one round trip: a burst waits its turn rather than open
+                # (and close again) connections of its own.
+                pool_size=UNFLUSHED_POOL_SIZE,
+                max_overflow=0,
+                connect_args={"server_settings": {"synchronous_commit": "off"}},
+                **{k: v for k, v in engine_kwargs.items() if k != "pool_size"},
+            )
+        )
 
     @property
     def is_sqlite(self) -> bool:
@@ -145,15 +162,19 @@ class Database:
                 self.writers.release()
 
     @asynccontextmanager
-    async def one_statement(self, *, urgent: bool = False) -> AsyncIterator[AsyncConnection]:
+    async def one_statement(
+        self, *, urgent: bool = False, flushed: bool = True
+    ) -> AsyncIterator[AsyncConnection]:
         """A connection for one statement that stands alone (atomic by itself: an INSERT of many rows, a
-        DELETE). On PostgreSQL it runs without BEGIN and COMMIT, two round trips fewer; on SQLite it is a
-        transaction like any other, in the writers' turn."""
+        DELETE). On PostgreSQL it runs without BEGIN and COMMIT, two round trips fewer, and with `flushed`
+        False its commit does not wait for the disk (lost only if the database server itself crashes in
+        the next instant); on SQLite it is a transaction like any other, in the writers' turn."""
         if self.writers is not None:
             async with self.transaction(urgent=urgent) as session:
                 yield await session.connection()
             return
-        async with self.engine.connect() as connection:
+        engine = self.engine if flushed or self._unflushed is None else self._unflushed
+        async with engine.connect() as connection:
             yield await connection.execution_options(isolation_level="AUTOCOMMIT")
 
     async def upgrade(self) -> None:
@@ -164,6 +185,8 @@ class Database:
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.engine.dispose()
+        if self._unflushed is not None:
+            await self._unflushed.dispose()
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

@@ -138,26 +138,28 @@ class ChatDrain:
 
     async def _pending_or_release(self, lane: Lane, sent: Sent, limit: int = PREFETCH) -> list[OutboxMessage]:
         """Record rows just `sent`; then the chat's oldest pending rows if the first is due, else the lane is
-        released (one transaction).
+        released (one transaction, or on PostgreSQL one statement when the chat has nothing more).
 
         While we hold the lane nobody else sends or changes these rows.
         """
-        async with self.host.db.transaction() as session:
-            # Mostly the chat has nothing more: the lane is released on that condition, one statement; on
-            # PostgreSQL the same statement records the last row sent.
-            if len(sent) == 1 and session.get_bind().dialect.name == "postgresql":
-                row, message_id = sent[0]
-                params = self.host.outcomes.finish_params(row, "sent", message_id)
+        if len(sent) == 1 and not self.host.db.is_sqlite:
+            # Mostly the chat has nothing more: on PostgreSQL one statement records the last row sent and
+            # releases the lane on that condition, standing alone (no BEGIN and COMMIT round trips).
+            row, message_id = sent[0]
+            params = self.host.outcomes.finish_params(row, "sent", message_id)
+            async with self.host.db.one_statement() as connection:
                 recorded, released = await lanes.finish_and_release_if_idle(
-                    session, lane, self.host.owner, self.host.fast, params
+                    connection, lane, self.host.owner, self.host.fast, params
                 )
-                if not recorded:
-                    sent_twice(row)
-            else:
-                await self._record_in(session, sent)
-                released = await lanes.release_if_idle(session, lane, self.host.owner, self.host.fast)
+            if not recorded:
+                sent_twice(row)
             if released:
                 return []
+        async with self.host.db.transaction() as session:
+            if len(sent) != 1 or self.host.db.is_sqlite:  # else recorded above, and the chat has more
+                await self._record_in(session, sent)
+                if await lanes.release_if_idle(session, lane, self.host.owner, self.host.fast):
+                    return []
             rows = await lanes.pending(session, lane, self.host.fast, limit)
             if rows and rows[0].next_attempt_at <= self.host.clock.now():
                 return rows
@@ -213,11 +215,14 @@ class ChatDrain:
         async def ready() -> None:
             # Committed as late as can be, once the channel is about to write the request (past its own
             # queue): a worker killed in between loses the message, one killed after it shows it once.
-            if marking or unrecorded:
+            if unrecorded:
                 async with self.host.db.transaction() as session:
                     await self._record_in(session, unrecorded)
                     await inflight.mark(session, marking, self.host.wall())
                 unrecorded.clear()
+            elif marking:
+                # Mostly the case (one reply per chat at a time): the mark alone, a round trip.
+                await inflight.mark_alone(self.host.db, marking, self.host.wall())
 
         delivery = self.host.channels[row.channel]
         started = time.monotonic()

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.outbox import lanes
 from bot.outbox.channel import DeliveryError
+from storage.db import Database
 from storage.models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,17 @@ async def mark(session: AsyncSession, rows: list[OutboxMessage], at: datetime) -
         await session.execute(_NO_FLUSH_WAIT)
     for row in rows:
         await lanes.mark_sending(session, row.id, at)
+        row.sending_at = at
+
+
+async def mark_alone(db: Database, rows: list[OutboxMessage], at: datetime) -> None:
+    """Mark these rows in flight (only those still pending) by one statement of their own: on PostgreSQL a
+    single round trip, its commit not waiting for the disk (as `mark` does)."""
+    if not rows:
+        return
+    async with db.one_statement(flushed=False) as connection:
+        await connection.execute(lanes.mark_sending_all(), {"b_ids": [row.id for row in rows], "b_at": at})
+    for row in rows:
         row.sending_at = at
 
 

@@ -13,7 +13,7 @@ from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import Executable, Select, Table, Update, bindparam, func, or_, select, tuple_, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.outbox.answers import queued
@@ -292,6 +292,17 @@ def _mark_sending() -> Update:
     )
 
 
+@cache
+def mark_sending_all() -> Update:
+    """Mark the rows `b_ids` in flight at `b_at`, those still pending (one statement)."""
+    rows = cast(Table, OutboxMessage.__table__)
+    return (
+        update(rows)
+        .where(rows.c.id.in_(bindparam("b_ids", expanding=True)), rows.c.status == "pending")
+        .values(sending_at=bindparam("b_at"))
+    )
+
+
 async def mark_sending(session: AsyncSession, row_id: int, at: datetime | None) -> None:
     """Mark a row in flight to its channel, or (None) not after all; only while it is pending."""
     await session.execute(_mark_sending(), {"b_id": row_id, "b_at": at})
@@ -318,7 +329,11 @@ def _finish_and_release(fast: frozenset[str]) -> Select[Any]:
 
 
 async def finish_and_release_if_idle(
-    session: AsyncSession, lane: Lane, owner: str, fast: frozenset[str], finish: dict[str, object]
+    session: AsyncSession | AsyncConnection,
+    lane: Lane,
+    owner: str,
+    fast: frozenset[str],
+    finish: dict[str, object],
 ) -> tuple[bool, bool]:
     """PostgreSQL: record one row as `finish_stmt` does and release the lane when nothing else is pending,
     in one statement; (recorded, released)."""

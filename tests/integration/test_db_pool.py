@@ -69,3 +69,20 @@ async def test_the_pool_size_is_the_operators_setting(pg_url: str) -> None:
         assert opened[0] == 6 + 2  # four kept; the two beyond them are opened for a burst and closed after
     finally:
         await db.dispose()
+
+
+async def test_a_statement_that_need_not_wait_for_the_disk_leaves_the_others_waiting(pg_url: str) -> None:
+    """`one_statement(flushed=False)` commits without waiting for the disk flush; the pool's transactions
+    and other statements still wait for it, before and after."""
+    db = Database(pg_url)
+    show = text("SHOW synchronous_commit")
+    try:
+        for _ in range(3):
+            async with db.one_statement(flushed=False) as connection:
+                assert (await connection.execute(show)).scalar_one() == "off"
+            async with db.one_statement() as connection:
+                assert (await connection.execute(show)).scalar_one() == "on"
+            async with db.transaction() as session:
+                assert (await session.execute(show)).scalar_one() == "on"
+    finally:
+        await db.dispose()

@@ -8,9 +8,10 @@ import contextlib
 import time
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 
 from bot.outbox import lanes
 from bot.outbox.channel import DeliveryError
@@ -597,6 +598,49 @@ class MarkWatcher(SlowDelivery):
             ).scalar_one()
         self.marks.append(row.sending_at is not None)
         return await super().deliver(message, edit_target)
+
+
+class CommitCounter(MarkWatcher):
+    """Also notes how many transactions the worker had committed when the call came."""
+
+    def __init__(self, db: Database) -> None:
+        super().__init__(db)
+        self.committed = 0
+        self.committed_at_call: list[int] = []
+        event.listen(db.engine.sync_engine, "commit", self._commit)
+
+    def _commit(self, *_: Any) -> None:
+        self.committed += 1
+
+    def stop(self) -> None:
+        event.remove(self.db.engine.sync_engine, "commit", self._commit)
+
+    async def deliver(self, message: Outbound, edit_target: str | None) -> str | None:
+        self.committed_at_call.append(self.committed)
+        return await super().deliver(message, edit_target)
+
+
+async def test_a_lone_reply_is_marked_in_flight_by_a_statement_of_its_own(
+    db: Database, clock: FakeClock
+) -> None:
+    """A chat's only message waits for one round trip before its call on PostgreSQL: the mark alone, without
+    a BEGIN and COMMIT (the claim of the chat is the one transaction before it); the mark is still there
+    before the call. Its record after the call is one statement too."""
+    await queue(db, clock.now(), [Outbound(CH, "5", "Your repair BX-7 is filed", ref="r:7")])
+    delivery = CommitCounter(db)
+    try:
+        await OutboxSender(db, {CH: delivery}, clock).run_once()
+    finally:
+        delivery.stop()
+    assert texts(delivery, "5") == ["Your repair BX-7 is filed"] and delivery.marks == [True]
+    assert delivery.committed_at_call == ([2] if db.is_sqlite else [1])
+    # Recorded as sent and the chat given up, on PostgreSQL by one statement too: the only other transaction
+    # is the watcher's own read.
+    assert delivery.committed == (4 if db.is_sqlite else 2)
+    async with db.transaction() as s:
+        row = (await s.execute(select(OutboxMessage))).scalar_one()
+        lane = (await s.execute(select(OutboxLane))).scalar_one()
+    assert (row.status, row.sending_at is not None, lane.lease_owner) == ("sent", True, "")
 
 
 async def test_an_offer_is_marked_before_the_call_and_a_refused_one_is_tried_again(
