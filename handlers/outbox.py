@@ -10,7 +10,8 @@ from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.messages import Outbound
-from storage.models import OutboxMessage
+from storage.models import Conversation, OutboxMessage
+from storage.repositories import save_with
 
 
 async def write_outbox(
@@ -19,9 +20,12 @@ async def write_outbox(
     now: datetime,
     *,
     answered_here: Collection[str] = (),
+    conversation: Conversation | None = None,
 ) -> None:
     """Add outbound messages to the outbox in the current transaction (one INSERT). Tap answers of the
-    `answered_here` channels are written already sent: the caller answers them itself once committed."""
+    `answered_here` channels are written already sent: the caller answers them itself once committed.
+    A `conversation` changed in this transaction is saved by the same statement where the database allows
+    (else at the commit, as always)."""
     if not messages:
         return
     rows = []
@@ -43,9 +47,12 @@ async def write_outbox(
                 "created_at": now,
             }
         )
+    if conversation is not None and await save_with(session, conversation, _OUTBOX_TABLE, rows):
+        return
     # The table, not the mapped class: nothing reads these rows back in this transaction, and the ORM's unit
     # of work (identity map, RETURNING the ids) cost more than the INSERT itself on every event.
     await session.execute(_OUTBOX_INSERT, rows)
 
 
-_OUTBOX_INSERT = insert(cast(Table, OutboxMessage.__table__))
+_OUTBOX_TABLE = cast(Table, OutboxMessage.__table__)
+_OUTBOX_INSERT = insert(_OUTBOX_TABLE)

@@ -122,22 +122,26 @@ class Router:
         if ctx.inbound.callback_id:
             ctx.answer_tap()
         out = await said(ctx, self.routes)
-        await write_outbox(session, out, now, answered_here=self.answerers)
+        await write_outbox(session, out, now, answered_here=self.answerers, conversation=ctx.conv)
         return Result(outbound=out)
 
     async def _context(self, session: AsyncSession, inbound: Inbound) -> Context:
         now = self.services.clock.now()
         default = normalize_language(inbound.language_code, self.services.default_language)
-        person, identity = await People(session).ensure(
-            inbound.identity.channel,
-            inbound.identity.external_id,
+        channel, external_id = inbound.identity.channel, inbound.identity.external_id
+        conv, found = await Conversations(session).lock_with_sender(
+            channel, inbound.chat_id, external_id, now
+        )
+        person, identity = await People(session).settle(
+            found,
+            channel,
+            external_id,
             inbound.chat_id if inbound.is_private else identity_chat(inbound),
             now=now,
             display_name=inbound.display_name,
             language=default,
             language_code=inbound.language_code,
         )
-        conv = await Conversations(session).lock(inbound.identity.channel, inbound.chat_id, now)
         t = Translator(person.language or default)
         return Context(self.services, session, inbound, person, identity, conv, t)
 

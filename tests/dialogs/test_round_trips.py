@@ -1,0 +1,67 @@
+"""What one dialog step costs the database: on PostgreSQL, BEGIN, three statements and COMMIT."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import event, select
+
+from handlers.messages import Kind
+from storage.db import Database
+from storage.models import Conversation
+from tests.support.dialogs import U
+from tests.support.harness import Harness
+
+
+@contextmanager
+def round_trips(db: Database) -> Iterator[list[str]]:
+    """The statements sent while inside, BEGIN and COMMIT included."""
+    sent: list[str] = []
+    engine = db.engine.sync_engine
+
+    def statement(_conn: Any, _cursor: Any, sql: str, *_: Any) -> None:
+        sent.append(" ".join(sql.split()[:3]))
+
+    def begin(*_: Any) -> None:
+        sent.append("BEGIN")
+
+    def commit(*_: Any) -> None:
+        sent.append("COMMIT")
+
+    hooks = [("before_cursor_execute", statement), ("begin", begin), ("commit", commit)]
+    for name, hook in hooks:
+        event.listen(engine, name, hook)
+    try:
+        yield sent
+    finally:
+        for name, hook in hooks:
+            event.remove(engine, name, hook)
+
+
+async def conversation(h: Harness) -> Conversation:
+    async with h.db.transaction() as s:
+        return (await s.execute(select(Conversation).where(Conversation.chat_id == U))).scalar_one()
+
+
+async def test_a_dialog_step_is_five_round_trips_on_postgresql(harness: Harness) -> None:
+    """The event (with its flood rule), the conversation locked with its sender's person, the replies with the
+    conversation's new state: three statements between BEGIN and COMMIT. Each round trip counts where the
+    database is across a network, and each costs the bot CPU."""
+    h = harness
+    await h.say(U, "报修")
+    await h.tap(U, "My home")
+    await h.tap(U, "Building 1")
+    await h.tap(U, "Unit 1")
+    before = await conversation(h)
+    with round_trips(h.db) as sent:
+        await h.router.handle(h.inbound(U, Kind.TEXT, text="1203"))
+    await h.flush()
+    after = await conversation(h)
+    # The step is saved (the room taken, the next question asked) and the reply went out.
+    assert after.dialog == before.dialog == "intake" and after.step != before.step
+    assert after.data["draft"]["room"] == "1203"
+    assert "phone" in h.last(U).text.lower() or "电话" in h.last(U).text
+    if not h.db.is_sqlite:
+        assert sent == ["BEGIN", "INSERT INTO inbound_events", "WITH locked AS", "WITH saved AS", "COMMIT"]
