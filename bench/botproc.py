@@ -112,7 +112,8 @@ async def started(settings: Any) -> Any:
     from bot.app import build_app
 
     app = build_app(settings)
-    count_sql(app.db.engine.sync_engine)
+    for engine in app.db.engines:
+        count_sql(engine.sync_engine)
     await app.start()
     return app
 

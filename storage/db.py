@@ -84,6 +84,17 @@ def make_engine(url: str, *, pool_size: int = POOL_SIZE, **kwargs: Any) -> Async
     return engine
 
 
+def _unflushed(engine_kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The engine options for statements whose commit does not wait for the disk: the caller's, a few
+    connections of their own (each holds one for a round trip: a burst waits its turn rather than open and
+    close connections), and PostgreSQL told not to wait for the flush."""
+    options = {**engine_kwargs, "pool_size": UNFLUSHED_POOL_SIZE, "max_overflow": 0}
+    connect_args = dict(options.get("connect_args") or {})
+    connect_args["server_settings"] = {**connect_args.get("server_settings", {}), "synchronous_commit": "off"}
+    options["connect_args"] = connect_args
+    return options
+
+
 # PostgreSQL: serialization failure, deadlock detected, lock not available.
 _TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
 
@@ -122,19 +133,12 @@ class Database:
         # PostgreSQL: a few connections whose commits do not wait for the disk flush, for statements whose
         # caller waits on them and can afford to lose them in a crash of the database server itself
         # (one_statement(flushed=False)); opened when first used.
-        self._unflushed = (
-            None
-            if self.writers is not None
-            else make_engine(
-                url,
-                # Each holds its connection for one round trip: a burst waits its turn rather than open
-                # (and close again) connections of its own.
-                pool_size=UNFLUSHED_POOL_SIZE,
-                max_overflow=0,
-                connect_args={"server_settings": {"synchronous_commit": "off"}},
-                **{k: v for k, v in engine_kwargs.items() if k != "pool_size"},
-            )
-        )
+        self._unflushed = None if self.writers is not None else make_engine(url, **_unflushed(engine_kwargs))
+
+    @property
+    def engines(self) -> list[AsyncEngine]:
+        """Every engine this database opens connections with (for counting statements and connections)."""
+        return [self.engine] if self._unflushed is None else [self.engine, self._unflushed]
 
     @property
     def is_sqlite(self) -> bool:

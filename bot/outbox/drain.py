@@ -142,7 +142,8 @@ class ChatDrain:
 
         While we hold the lane nobody else sends or changes these rows.
         """
-        if len(sent) == 1 and not self.host.db.is_sqlite:
+        alone = len(sent) == 1 and not self.host.db.is_sqlite
+        if alone:
             # Mostly the chat has nothing more: on PostgreSQL one statement records the last row sent and
             # releases the lane on that condition, standing alone (no BEGIN and COMMIT round trips).
             row, message_id = sent[0]
@@ -151,12 +152,13 @@ class ChatDrain:
                 recorded, released = await lanes.finish_and_release_if_idle(
                     connection, lane, self.host.owner, self.host.fast, params
                 )
+            sent.clear()  # committed: not to be recorded again should the rest fail
             if not recorded:
                 sent_twice(row)
             if released:
                 return []
         async with self.host.db.transaction() as session:
-            if len(sent) != 1 or self.host.db.is_sqlite:  # else recorded above, and the chat has more
+            if not alone:  # else recorded above, and the chat has more
                 await self._record_in(session, sent)
                 if await lanes.release_if_idle(session, lane, self.host.owner, self.host.fast):
                     return []

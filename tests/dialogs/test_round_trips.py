@@ -19,7 +19,7 @@ from tests.support.harness import Harness
 def round_trips(db: Database) -> Iterator[list[str]]:
     """The statements sent while inside, BEGIN and COMMIT included."""
     sent: list[str] = []
-    engine = db.engine.sync_engine
+    engines = [engine.sync_engine for engine in db.engines]
 
     def statement(_conn: Any, _cursor: Any, sql: str, *_: Any) -> None:
         sent.append(" ".join(sql.split()[:3]))
@@ -30,13 +30,17 @@ def round_trips(db: Database) -> Iterator[list[str]]:
     def commit(*_: Any) -> None:
         sent.append("COMMIT")
 
-    hooks = [("before_cursor_execute", statement), ("begin", begin), ("commit", commit)]
-    for name, hook in hooks:
+    hooks = [
+        (engine, name, hook)
+        for engine in engines
+        for name, hook in [("before_cursor_execute", statement), ("begin", begin), ("commit", commit)]
+    ]
+    for engine, name, hook in hooks:
         event.listen(engine, name, hook)
     try:
         yield sent
     finally:
-        for name, hook in hooks:
+        for engine, name, hook in hooks:
             event.remove(engine, name, hook)
 
 
