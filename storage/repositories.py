@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Insert, Table, bindparam, insert, inspect, select, update
+from sqlalchemy import Insert, Table, bindparam, insert, inspect, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,9 +33,12 @@ SEEN_EVERY = timedelta(minutes=1)
 
 def upsert(session: AsyncSession, model: Any) -> Any:
     """A dialect-specific INSERT that supports ON CONFLICT."""
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(model)
-    return sqlite.insert(model)
+    return upsert_for(session.get_bind().dialect.name, model)
+
+
+def upsert_for(dialect: str, model: Any) -> Any:
+    """`upsert` for a dialect by name (for statements built once)."""
+    return postgresql.insert(model) if dialect == "postgresql" else sqlite.insert(model)
 
 
 class People:
@@ -291,7 +294,10 @@ def _scalar_defaults(table: Table, given: frozenset[str]) -> dict[str, Any]:
 
 @cache
 def _insert_saving(table: Table, columns: tuple[str, ...], count: int, changed: tuple[str, ...]) -> Insert:
-    """WITH saved AS (UPDATE conversations ...) INSERT INTO `table` VALUES (...) x `count`, built once."""
+    """WITH saved AS (UPDATE conversations ...) INSERT INTO `table` ... of `count` rows, built once.
+
+    Several rows come from a UNION ALL of SELECTs, not a multi-row VALUES: SQLAlchemy does not cache the
+    compiled form of the latter, and compiling it cost more than the round trip saved."""
     conversations = cast(Table, Conversation.__table__)
     saved = (
         update(conversations)
@@ -299,10 +305,14 @@ def _insert_saving(table: Table, columns: tuple[str, ...], count: int, changed: 
         .values({key: bindparam(f"c_{key}", type_=conversations.c[key].type) for key in changed})
         .cte("saved")
     )
-    values = [
-        {key: bindparam(f"r{i}_{key}", type_=table.c[key].type) for key in columns} for i in range(count)
-    ]
-    return insert(table).values(values).add_cte(saved)
+
+    def row(i: int) -> dict[str, Any]:
+        return {key: bindparam(f"r{i}_{key}", type_=table.c[key].type) for key in columns}
+
+    if count == 1:
+        return insert(table).values(row(0)).add_cte(saved)
+    rows = union_all(*(select(*(value.label(key) for key, value in row(i).items())) for i in range(count)))
+    return insert(table).from_select(list(columns), rows, include_defaults=False).add_cte(saved)
 
 
 class InboundLog:

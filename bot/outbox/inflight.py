@@ -66,7 +66,12 @@ async def mark_alone(db: Database, rows: list[OutboxMessage], at: datetime) -> N
     if not rows:
         return
     async with db.one_statement(flushed=False) as connection:
-        await connection.execute(lanes.mark_sending_all(), {"b_ids": [row.id for row in rows], "b_at": at})
+        if len(rows) == 1:  # the usual case, and a statement SQLAlchemy need not expand for its ids
+            await connection.execute(lanes.mark_sending_one(), {"b_id": rows[0].id, "b_at": at})
+        else:
+            await connection.execute(
+                lanes.mark_sending_all(), {"b_ids": [row.id for row in rows], "b_at": at}
+            )
     for row in rows:
         row.sending_at = at
 

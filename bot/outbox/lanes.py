@@ -18,7 +18,7 @@ from sqlalchemy.orm import aliased
 
 from bot.outbox.answers import queued
 from storage.models import OutboxLane, OutboxMessage, RateLimit
-from storage.repositories import upsert
+from storage.repositories import upsert_for
 
 PREFETCH = 20  # rows per chat read at a time
 Head = aliased(OutboxMessage, name="head")  # the outer row of the "oldest pending row of its chat" query
@@ -140,7 +140,14 @@ async def take(
 async def create(session: AsyncSession, keys: list[tuple[str, str]]) -> None:
     """Lane rows for chats never sent to before (an existing one is left alone)."""
     new = [{"channel": c, "chat_id": chat, "lease_owner": ""} for c, chat in sorted(keys)]
-    await session.execute(upsert(session, OutboxLane).values(new).on_conflict_do_nothing())
+    await session.execute(_create(session.get_bind().dialect.name), new)
+
+
+@cache
+def _create(dialect: str) -> Executable:
+    # Rows as parameters, not a multi-row VALUES: SQLAlchemy caches this one's compiled form.
+    stmt: Executable = upsert_for(dialect, OutboxLane).on_conflict_do_nothing()
+    return stmt
 
 
 @cache
@@ -283,7 +290,8 @@ def finish_stmt() -> Update:
 
 
 @cache
-def _mark_sending() -> Update:
+def mark_sending_one() -> Update:
+    """Mark the row `b_id` in flight at `b_at` (None: not after all), if it is still pending."""
     rows = cast(Table, OutboxMessage.__table__)
     return (
         update(rows)
@@ -305,7 +313,7 @@ def mark_sending_all() -> Update:
 
 async def mark_sending(session: AsyncSession, row_id: int, at: datetime | None) -> None:
     """Mark a row in flight to its channel, or (None) not after all; only while it is pending."""
-    await session.execute(_mark_sending(), {"b_id": row_id, "b_at": at})
+    await session.execute(mark_sending_one(), {"b_id": row_id, "b_at": at})
 
 
 @cache
