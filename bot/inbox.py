@@ -118,8 +118,9 @@ class Inbox:
             # Polled updates and webhooks: the INSERT alone, atomic by itself (no BEGIN and COMMIT on
             # PostgreSQL: the answer to the platform waits for one round trip instead of three).
             firsts = _firsts(arrivals, set())
-            async with self.db.one_statement(urgent=True) as connection:
-                ids = await self._insert(connection, firsts, now)
+            ids = await self.db.run_alone(
+                lambda connection: self._insert(connection, firsts, now), urgent=True
+            )
         else:
             async with self.db.transaction(urgent=True) as session:
                 nonces: dict[str, list[str]] = defaultdict(list)
@@ -164,8 +165,9 @@ class Inbox:
         """Delete handled events, a batch at a time (a crash before it only makes them handled again,
         which the event log makes harmless)."""
         try:
-            async with self.db.one_statement() as connection:
-                await connection.execute(delete(InboxEvent).where(InboxEvent.id.in_(row_ids)))
+            await self.db.run_alone(
+                lambda connection: connection.execute(delete(InboxEvent).where(InboxEvent.id.in_(row_ids)))
+            )
         except Exception:  # the rows stay: handled again after their lease, which the event log drops
             log.exception("inbox: could not delete %d handled event(s)", len(row_ids))
         return [None] * len(row_ids)

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, event
 from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -23,6 +25,9 @@ from sqlalchemy.ext.asyncio import (
 
 from storage import sqlite_driver
 from storage.writers import Writers
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _IN_TURN: ContextVar[bool] = ContextVar("baoxiu_sqlite_turn", default=False)
 
@@ -180,6 +185,29 @@ class Database:
         engine = self.engine if flushed or self._unflushed is None else self._unflushed
         async with engine.connect() as connection:
             yield await connection.execution_options(isolation_level="AUTOCOMMIT")
+
+    async def run_alone(
+        self,
+        work: Callable[[AsyncConnection], Awaitable[T]],
+        *,
+        urgent: bool = False,
+        flushed: bool = True,
+    ) -> T:
+        """`work` (one statement that stands alone and may run twice) on `one_statement`'s connection; run
+        once more if the connection had died (a database restart), as a transaction's caller would retry.
+
+        Each engine's pool learns of a restart only from its own dead connection: the one for unflushed
+        statements would otherwise fail its first statement after the others had recovered."""
+        try:
+            async with self.one_statement(urgent=urgent, flushed=flushed) as connection:
+                return await work(connection)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+            # SQLAlchemy has invalidated the pool's older connections: the next one is new.
+            log.warning("database connection lost; running the statement again on a new one")
+        async with self.one_statement(urgent=urgent, flushed=flushed) as connection:
+            return await work(connection)
 
     async def upgrade(self) -> None:
         """Apply every Alembic migration (every branch head: features may add their own branches)."""

@@ -148,10 +148,11 @@ class ChatDrain:
             # releases the lane on that condition, standing alone (no BEGIN and COMMIT round trips).
             row, message_id = sent[0]
             params = self.host.outcomes.finish_params(row, "sent", message_id)
-            async with self.host.db.one_statement() as connection:
-                recorded, released = await lanes.finish_and_release_if_idle(
+            recorded, released = await self.host.db.run_alone(
+                lambda connection: lanes.finish_and_release_if_idle(
                     connection, lane, self.host.owner, self.host.fast, params
                 )
+            )
             sent.clear()  # committed: not to be recorded again should the rest fail
             if not recorded:
                 sent_twice(row)

@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bot.outbox import lanes
 from bot.outbox.channel import DeliveryError
@@ -65,13 +65,16 @@ async def mark_alone(db: Database, rows: list[OutboxMessage], at: datetime) -> N
     single round trip, its commit not waiting for the disk (as `mark` does)."""
     if not rows:
         return
-    async with db.one_statement(flushed=False) as connection:
+
+    async def run(connection: AsyncConnection) -> None:
         if len(rows) == 1:  # the usual case, and a statement SQLAlchemy need not expand for its ids
             await connection.execute(lanes.mark_sending_one(), {"b_id": rows[0].id, "b_at": at})
         else:
             await connection.execute(
                 lanes.mark_sending_all(), {"b_ids": [row.id for row in rows], "b_at": at}
             )
+
+    await db.run_alone(run, flushed=False)
     for row in rows:
         row.sending_at = at
 
