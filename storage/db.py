@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _IN_TURN: ContextVar[bool] = ContextVar("baoxiu_sqlite_turn", default=False)
+# An execution option: the connection runs one statement that stands alone (no BEGIN IMMEDIATE on SQLite).
+_ALONE = "baoxiu_alone"
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -83,8 +85,10 @@ def make_engine(url: str, *, pool_size: int = POOL_SIZE, **kwargs: Any) -> Async
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Connection) -> None:
         # BEGIN IMMEDIATE serialises writers, so a read-then-write in one transaction can't be
-        # interleaved by another (SQLite's stand-in for SELECT ... FOR UPDATE).
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # interleaved by another (SQLite's stand-in for SELECT ... FOR UPDATE). A statement that stands
+        # alone (Database.one_statement) needs none: SQLite makes it atomic by itself.
+        if not conn.get_execution_options().get(_ALONE):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 
@@ -177,10 +181,24 @@ class Database:
         """A connection for one statement that stands alone (atomic by itself: an INSERT of many rows, a
         DELETE). On PostgreSQL it runs without BEGIN and COMMIT, two round trips fewer, and with `flushed`
         False its commit does not wait for the disk (lost only if the database server itself crashes in
-        the next instant); on SQLite it is a transaction like any other, in the writers' turn."""
-        if self.writers is not None:
+        the next instant); on SQLite it runs in the writers' turn, also without BEGIN and COMMIT."""
+        if self.writers is not None and _IN_TURN.get():
+            # Inside a transaction of this task: taking turns would wait for its own caller.
             async with self.transaction(urgent=urgent) as session:
                 yield await session.connection()
+            return
+        if self.writers is not None:
+            # In the writers' turn, without BEGIN IMMEDIATE and COMMIT: pysqlite runs the statement in
+            # autocommit mode (isolation_level None), one trip to the connection's thread instead of three.
+            held = await self.writers.acquire(urgent=urgent)
+            token = _IN_TURN.set(True)
+            try:
+                async with self.engine.connect() as connection:
+                    yield await connection.execution_options(**{_ALONE: True})
+            finally:
+                _IN_TURN.reset(token)
+                if held:
+                    self.writers.release()
             return
         engine = self.engine if flushed or self._unflushed is None else self._unflushed
         async with engine.connect() as connection:

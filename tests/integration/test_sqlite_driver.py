@@ -64,3 +64,29 @@ async def test_results_counts_and_errors_are_the_drivers(sqlite_db: Database) ->
             await s.execute(text("INSERT INTO notes (chat, body) VALUES ('1', 'again')"))
     async with sqlite_db.transaction() as s:  # the failed transaction left nothing, the connection works
         assert (await s.execute(text("SELECT count(*) FROM notes"))).scalar_one() == 5
+
+
+async def test_a_statement_that_stands_alone_is_one_trip_and_all_or_nothing(
+    sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`Database.one_statement` on SQLite: no BEGIN IMMEDIATE and COMMIT, and still atomic: a batch whose
+    last row fails stores none of its rows."""
+    trips = 0
+    execute = sqlite_driver.Connection._execute
+
+    async def counted(self: sqlite_driver.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        nonlocal trips
+        trips += 1
+        return await execute(self, fn, *args, **kwargs)  # type: ignore[no-untyped-call]
+
+    monkeypatch.setattr(sqlite_driver.Connection, "_execute", counted)
+    many = text("INSERT INTO notes (chat, body) VALUES ('1', 'a'), ('2', 'b')")
+    async with sqlite_db.one_statement() as connection:
+        await connection.execute(many)
+    assert trips == 1
+    with pytest.raises(IntegrityError):
+        async with sqlite_db.one_statement() as connection:
+            await connection.execute(text("INSERT INTO notes (chat, body) VALUES ('3', 'c'), ('1', 'again')"))
+    async with sqlite_db.transaction() as s:  # committed at once; the failed batch left nothing
+        rows = (await s.execute(text("SELECT chat, body FROM notes ORDER BY chat"))).all()
+    assert [tuple(r) for r in rows] == [("1", "a"), ("2", "b")]
