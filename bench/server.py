@@ -24,6 +24,7 @@ class BenchServer(FakeTelegramServer):
         self.answered_at: dict[str, float] = {}  # callback query id -> answerCallbackQuery time
         self.latencies: list[float] = []  # served -> first message to the chat, per measured update
         self.sends = 0  # send/edit calls accepted
+        self.served = 0  # updates returned by getUpdates, each time one is returned again counted again
         self.sent_at: dict[int, list[float]] = defaultdict(list)  # chat -> when each send/edit arrived
         self._outstanding: dict[int, float] = {}  # chat -> served time of the update awaiting a reply
         self._update_chat: dict[int, int] = {}
@@ -53,6 +54,7 @@ class BenchServer(FakeTelegramServer):
     async def _get_updates(self, p: JSON) -> list[JSON]:
         updates = await super()._get_updates(p)
         now = time.perf_counter()
+        self.served += len(updates)
         for update in updates:
             update_id = int(update["update_id"])
             if update_id not in self.served_at:
