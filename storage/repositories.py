@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Any, cast
+from typing import Any, NotRequired, TypedDict, Unpack, cast
 
 from sqlalchemy import Insert, Table, bindparam, insert, inspect, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -39,6 +39,15 @@ def upsert(session: AsyncSession, model: Any) -> Any:
 def upsert_for(dialect: str, model: Any) -> Any:
     """`upsert` for a dialect by name (for statements built once)."""
     return postgresql.insert(model) if dialect == "postgresql" else sqlite.insert(model)
+
+
+class Seen(TypedDict):
+    """What `People.settle` notes of an account seen: when, the language, the name and language it gave."""
+
+    now: datetime
+    language: str
+    display_name: NotRequired[str]
+    language_code: NotRequired[str]
 
 
 class People:
@@ -89,27 +98,11 @@ class People:
         return (await self.session.execute(stmt)).scalars().all()
 
     async def ensure(
-        self,
-        channel: str,
-        external_id: str,
-        chat_id: str,
-        *,
-        now: datetime,
-        display_name: str = "",
-        language: str,
-        language_code: str = "",
+        self, channel: str, external_id: str, chat_id: str, **seen: Unpack[Seen]
     ) -> tuple[Person, ChannelIdentity]:
-        """Find or create the person for a channel account and note that they were seen."""
-        found = await self.by_identity(channel, external_id)
+        """Find or create the person for a channel account and note that they were seen (as `settle`)."""
         return await self.settle(
-            found,
-            channel,
-            external_id,
-            chat_id,
-            now=now,
-            display_name=display_name,
-            language=language,
-            language_code=language_code,
+            await self.by_identity(channel, external_id), channel, external_id, chat_id, **seen
         )
 
     async def settle(
