@@ -118,9 +118,17 @@ class Inbox:
             # Polled updates and webhooks: the INSERT alone, atomic by itself (no BEGIN and COMMIT on
             # PostgreSQL: the answer to the platform waits for one round trip instead of three).
             firsts = _firsts(arrivals, set())
-            ids = await self.db.run_alone(
-                lambda connection: self._insert(connection, firsts, now), urgent=True
-            )
+            tries = 0
+
+            async def insert(connection: AsyncConnection) -> dict[tuple[str, str], int]:
+                nonlocal tries
+                tries += 1
+                ids = await self._insert(connection, firsts, now)
+                if tries > 1:  # the first try may have committed before its connection died
+                    ids |= await self._stored_by_us(connection, firsts, now)
+                return ids
+
+            ids = await self.db.run_alone(insert, urgent=True)
         else:
             async with self.db.transaction(urgent=True) as session:
                 nonces: dict[str, list[str]] = defaultdict(list)
@@ -160,6 +168,21 @@ class Inbox:
         ]
         result = await connection.execute(_insert(connection.dialect.name), rows)
         return {(row.channel, row.event_id): row.id for row in result}
+
+    async def _stored_by_us(
+        self, connection: AsyncConnection, firsts: dict[tuple[str, str], _Arrival], now: datetime
+    ) -> dict[tuple[str, str], int]:
+        """Rows of these events this worker stored at `now`: an earlier try's, committed though its answer
+        was lost (a repeat from elsewhere has another owner or time, and stays a repeat)."""
+        table = cast(Table, InboxEvent.__table__)
+        rows = await connection.execute(
+            select(table.c.id, table.c.channel, table.c.event_id).where(
+                table.c.lease_owner == self.owner,
+                table.c.received_at == now,
+                or_(*(and_(table.c.channel == c, table.c.event_id == e) for c, e in firsts)),
+            )
+        )
+        return {(row.channel, row.event_id): row.id for row in rows}
 
     async def _forget(self, row_ids: list[int]) -> list[None]:
         """Delete handled events, a batch at a time (a crash before it only makes them handled again,

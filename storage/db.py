@@ -211,8 +211,10 @@ class Database:
         urgent: bool = False,
         flushed: bool = True,
     ) -> T:
-        """`work` (one statement that stands alone and may run twice) on `one_statement`'s connection; run
-        once more if the connection had died (a database restart), as a transaction's caller would retry.
+        """`work` (one statement that stands alone) on `one_statement`'s connection; run once more if the
+        connection had died (a database restart), as a transaction's caller would retry. A connection can
+        die after the server committed and before the answer came, so the second run must cope with the
+        first's rows (work can count its runs).
 
         Each engine's pool learns of a restart only from its own dead connection: the one for unflushed
         statements would otherwise fail its first statement after the others had recovered."""

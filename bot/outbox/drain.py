@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bot.ops import metrics
 from bot.outbox import inflight, lanes, merge
@@ -143,18 +143,27 @@ class ChatDrain:
         While we hold the lane nobody else sends or changes these rows.
         """
         alone = len(sent) == 1 and not self.host.db.is_sqlite
+        uncertain = False
         if alone:
             # Mostly the chat has nothing more: on PostgreSQL one statement records the last row sent and
             # releases the lane on that condition, standing alone (no BEGIN and COMMIT round trips).
             row, message_id = sent[0]
             params = self.host.outcomes.finish_params(row, "sent", message_id)
-            recorded, released = await self.host.db.run_alone(
-                lambda connection: lanes.finish_and_release_if_idle(
+            tries = 0
+
+            async def finish(connection: AsyncConnection) -> tuple[bool, bool]:
+                nonlocal tries
+                tries += 1
+                return await lanes.finish_and_release_if_idle(
                     connection, lane, self.host.owner, self.host.fast, params
                 )
-            )
+
+            recorded, released = await self.host.db.run_alone(finish)
             sent.clear()  # committed: not to be recorded again should the rest fail
-            if not recorded:
+            # Not recorded by a second try: the first had committed before its connection died, and may
+            # have released the chat too.
+            uncertain = not recorded and tries > 1
+            if not recorded and not uncertain:
                 sent_twice(row)
             if released:
                 return []
@@ -163,6 +172,8 @@ class ChatDrain:
                 await self._record_in(session, sent)
                 if await lanes.release_if_idle(session, lane, self.host.owner, self.host.fast):
                     return []
+            elif uncertain and not await lanes.extend(session, lane, self.host.owner, lane.lease_until):
+                return []  # released by the first try: another worker may hold the chat now
             rows = await lanes.pending(session, lane, self.host.fast, limit)
             if rows and rows[0].next_attempt_at <= self.host.clock.now():
                 return rows
