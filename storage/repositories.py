@@ -259,7 +259,10 @@ async def save_with(
         return False
     params: dict[str, Any] = {"c_id": conversation.id}
     params.update({f"c_{key}": getattr(conversation, key) for key in changed})
-    defaults = _scalar_defaults(table, frozenset(rows[0]))
+    given = frozenset(rows[0])
+    if any(row.keys() != given for row in rows[1:]):
+        raise ValueError("rows saved in one statement must name the same columns")
+    defaults = _scalar_defaults(table, given)
     for i, row in enumerate(rows):
         params.update({f"r{i}_{key}": value for key, value in {**defaults, **row}.items()})
     columns = (*rows[0], *defaults)
@@ -278,11 +281,11 @@ _CONVERSATION_STATE = ("dialog", "step", "nonce", "data", "updated_at")
 @cache
 def _scalar_defaults(table: Table, given: frozenset[str]) -> dict[str, Any]:
     """The Python-side defaults of the columns not `given` (an INSERT of bound rows leaves them unset)."""
-    return {
-        column.key: column.default.arg  # type: ignore[attr-defined]
-        for column in table.c
-        if column.key not in given and column.default is not None and column.default.is_scalar
-    }
+    missing = [column for column in table.c if column.key not in given and column.default is not None]
+    computed = [column.key for column in missing if not column.default.is_scalar]  # type: ignore[union-attr]
+    if computed:  # the UNION ALL form would leave them NULL
+        raise ValueError(f"{table.name}: computed defaults must be given: {', '.join(computed)}")
+    return {column.key: column.default.arg for column in missing}  # type: ignore[union-attr]
 
 
 @cache
