@@ -17,11 +17,12 @@ from bot.inbox import Inbox
 from bot.outbox.sender import OutboxSender
 from dispatch.clock import FakeClock
 from handlers.messages import Outbound
+from handlers.outbox import write_outbox
 from storage.db import Database
 from storage.models import InboxEvent, OutboxLane, OutboxMessage
-from tests.production.test_inbox import Recorder
-from tests.production.test_outbox import CH, queue, texts
 from tests.support.harness import RecordingDelivery
+
+CH = "test"
 
 
 class _Dying:
@@ -70,18 +71,23 @@ async def test_an_event_whose_insert_answer_was_lost_is_still_handled_at_once(
     db: Database, clock: FakeClock
 ) -> None:
     lost = lose_first_answer(db, "INSERT INTO inbox ")
-    inbox, recorder = Inbox(db, clock.now, "w1"), Recorder()
+    inbox, handled = Inbox(db, clock.now, "w1"), []
+
+    async def recorder(payload: dict[str, Any]) -> bool:
+        handled.append(payload["text"])
+        return True
+
     inbox.register("wechat", recorder)
     # The platform is told the event is ours, and it is handled now, not after the lease by a sweep.
     assert await inbox.accept("wechat", "m1", "wechat:o1", {"text": "停电了"})
     await inbox.settle()
-    assert lost and recorder.handled == ["停电了"]
+    assert lost and handled == ["停电了"]
     async with db.transaction() as s:
         assert (await s.execute(select(InboxEvent))).scalars().all() == []
     # A real repeat (the platform's retry) is still dropped.
     assert await inbox.accept("wechat", "m1", "wechat:o1", {"text": "停电了"})
     await inbox.settle()
-    assert recorder.handled == ["停电了", "停电了"]  # handled again: the router's event log drops it
+    assert handled == ["停电了", "停电了"]  # handled again: the router's event log drops it
     await inbox.close()
 
 
@@ -94,7 +100,8 @@ async def test_a_sent_message_whose_record_answer_was_lost_is_not_called_sent_tw
     replies = [Outbound(CH, "5", "您的报修 BX-7 已受理", ref="r:7")]
     if more:
         replies.append(Outbound(CH, "5", "张师傅已接单", ref="r:8"))
-    await queue(db, clock.now(), replies)
+    async with db.transaction() as session:
+        await write_outbox(session, replies, clock.now())
     lost = lose_first_answer(db, "WITH done AS")
     delivery = RecordingDelivery()
     sender = OutboxSender(db, {CH: delivery}, clock)
@@ -102,7 +109,7 @@ async def test_a_sent_message_whose_record_answer_was_lost_is_not_called_sent_tw
         while await sender.run_once():
             pass
     assert lost
-    assert texts(delivery, "5") == [reply.text for reply in replies]
+    assert [m.text for m in delivery.chat("5")] == [reply.text for reply in replies]
     assert "sent twice" not in caplog.text
     async with db.transaction() as s:
         statuses = (await s.execute(select(OutboxMessage.status).order_by(OutboxMessage.id))).scalars().all()
