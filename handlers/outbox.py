@@ -10,8 +10,8 @@ from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.messages import Outbound
+from storage.conversations import save_with
 from storage.models import Conversation, OutboxMessage
-from storage.repositories import save_with
 
 
 async def write_outbox(

@@ -21,8 +21,9 @@ from handlers.messages import Inbound, Kind, Outbound
 from handlers.outbox import write_outbox
 from handlers.routes import Routes, build_routes
 from handlers.templates.render import render
+from storage.conversations import Conversations
 from storage.db import Database, is_transient
-from storage.repositories import Conversations, InboundLog, People
+from storage.repositories import InboundLog, People
 
 log = logging.getLogger(__name__)
 

@@ -21,10 +21,10 @@ from dispatch import staff
 from dispatch.clock import SystemClock
 from dispatch.site import load_site
 from handlers.context import Services
+from storage.conversations import Conversations
 from storage.db import Database
 from storage.media import MediaStore
 from storage.models import Conversation, Offer, OutboxMessage, Person, Ticket, TicketEvent
-from storage.repositories import Conversations
 from tests.fakes.telegram_server import FakeTelegramServer
 from tests.support.botproc import SECRET, BotProcess, Chats, WebhookTelegram, bot_env, fast_site, settle
 from tests.support.harness import file_and_dispatch
