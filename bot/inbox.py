@@ -118,13 +118,10 @@ class Inbox:
             # Polled updates and webhooks: the INSERT alone, atomic by itself (no BEGIN and COMMIT on
             # PostgreSQL: the answer to the platform waits for one round trip instead of three).
             firsts = _firsts(arrivals, set())
-            tries = 0
 
-            async def insert(connection: AsyncConnection) -> dict[tuple[str, str], int]:
-                nonlocal tries
-                tries += 1
+            async def insert(connection: AsyncConnection, again: bool) -> dict[tuple[str, str], int]:
                 ids = await self._insert(connection, firsts, now)
-                if tries > 1:  # the first try may have committed before its connection died
+                if again:  # the first try may have committed before its connection died
                     ids |= await self._stored_by_us(connection, firsts, now)
                 return ids
 
@@ -189,7 +186,7 @@ class Inbox:
         which the event log makes harmless)."""
         try:
             await self.db.run_alone(
-                lambda connection: connection.execute(delete(InboxEvent).where(InboxEvent.id.in_(row_ids)))
+                lambda connection, _: connection.execute(delete(InboxEvent).where(InboxEvent.id.in_(row_ids)))
             )
         except Exception:  # the rows stay: handled again after their lease, which the event log drops
             log.exception("inbox: could not delete %d handled event(s)", len(row_ids))

@@ -206,28 +206,28 @@ class Database:
 
     async def run_alone(
         self,
-        work: Callable[[AsyncConnection], Awaitable[T]],
+        work: Callable[[AsyncConnection, bool], Awaitable[T]],
         *,
         urgent: bool = False,
         flushed: bool = True,
     ) -> T:
         """`work` (one statement that stands alone) on `one_statement`'s connection; run once more if the
         connection had died (a database restart), as a transaction's caller would retry. A connection can
-        die after the server committed and before the answer came, so the second run must cope with the
-        first's rows (work can count its runs).
+        die after the server committed and before the answer came, so `work` is told whether it runs again
+        (its second argument) and must then cope with the first run's rows.
 
         Each engine's pool learns of a restart only from its own dead connection: the one for unflushed
         statements would otherwise fail its first statement after the others had recovered."""
         try:
             async with self.one_statement(urgent=urgent, flushed=flushed) as connection:
-                return await work(connection)
+                return await work(connection, False)
         except DBAPIError as exc:
             if not exc.connection_invalidated:
                 raise
             # SQLAlchemy has invalidated the pool's older connections: the next one is new.
             log.warning("database connection lost; running the statement again on a new one")
         async with self.one_statement(urgent=urgent, flushed=flushed) as connection:
-            return await work(connection)
+            return await work(connection, True)
 
     async def upgrade(self) -> None:
         """Apply every Alembic migration (every branch head: features may add their own branches)."""

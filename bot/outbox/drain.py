@@ -149,20 +149,18 @@ class ChatDrain:
             # releases the lane on that condition, standing alone (no BEGIN and COMMIT round trips).
             row, message_id = sent[0]
             params = self.host.outcomes.finish_params(row, "sent", message_id)
-            tries = 0
 
-            async def finish(connection: AsyncConnection) -> tuple[bool, bool]:
-                nonlocal tries
-                tries += 1
-                return await lanes.finish_and_release_if_idle(
+            async def finish(connection: AsyncConnection, again: bool) -> tuple[bool, bool, bool]:
+                recorded, released = await lanes.finish_and_release_if_idle(
                     connection, lane, self.host.owner, self.host.fast, params
                 )
+                return recorded, released, again
 
-            recorded, released = await self.host.db.run_alone(finish)
+            recorded, released, again = await self.host.db.run_alone(finish)
             sent.clear()  # committed: not to be recorded again should the rest fail
             # Not recorded by a second try: the first had committed before its connection died, and may
             # have released the chat too.
-            uncertain = not recorded and tries > 1
+            uncertain = not recorded and again
             if not recorded and not uncertain:
                 sent_twice(row)
             if released:

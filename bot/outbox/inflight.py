@@ -66,7 +66,7 @@ async def mark_alone(db: Database, rows: list[OutboxMessage], at: datetime) -> N
     if not rows:
         return
 
-    async def run(connection: AsyncConnection) -> None:
+    async def run(connection: AsyncConnection, _again: bool) -> None:  # marking twice marks once
         if len(rows) == 1:  # the usual case, and a statement SQLAlchemy need not expand for its ids
             await connection.execute(lanes.mark_sending_one(), {"b_id": rows[0].id, "b_at": at})
         else:
