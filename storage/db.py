@@ -52,8 +52,8 @@ UNFLUSHED_POOL_SIZE = 4  # and for statements whose commit does not wait for the
 
 
 def make_engine(url: str, *, pool_size: int = POOL_SIZE, **kwargs: Any) -> AsyncEngine:
-    """An async engine; on SQLite every transaction takes the write lock up front, and each statement takes
-    one trip to the connection's thread (storage/sqlite_driver.py)."""
+    """An async engine; on SQLite every transaction takes the write lock up front, and statements run in the
+    event loop's thread unless they would make it wait (storage/sqlite_driver.py)."""
     if not is_sqlite(url):
         # No pre-ping: it costs a round trip per transaction (a fifth of the bot's CPU per update). A
         # connection that died with a database restart fails its transaction once, SQLAlchemy then
@@ -66,7 +66,7 @@ def make_engine(url: str, *, pool_size: int = POOL_SIZE, **kwargs: Any) -> Async
     _prepare_sqlite_file(url)
     # The URL's file and options, as SQLAlchemy's aiosqlite dialect would open them.
     args, options = SQLiteDialect_aiosqlite().create_connect_args(make_url(url))
-    options = {"timeout": 30, **options}
+    options = {"timeout": 30, **options}  # how long a statement waits for another process's lock
     engine = create_async_engine(url, async_creator=lambda: sqlite_driver.connect(*args, **options), **kwargs)
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -77,7 +77,6 @@ def make_engine(url: str, *, pool_size: int = POOL_SIZE, **kwargs: Any) -> Async
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
         # Erased residents' data (dispatch/privacy) must not linger in the file's free pages.
         cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
@@ -189,7 +188,7 @@ class Database:
             return
         if self.writers is not None:
             # In the writers' turn, without BEGIN IMMEDIATE and COMMIT: pysqlite runs the statement in
-            # autocommit mode (isolation_level None), one trip to the connection's thread instead of three.
+            # autocommit mode (isolation_level None), one call instead of three.
             held = await self.writers.acquire(urgent=urgent)
             token = _IN_TURN.set(True)
             try:

@@ -1,30 +1,51 @@
-"""aiosqlite with one trip to the connection's thread per statement.
+"""aiosqlite whose statements run in the event loop's thread, and go to the connection's thread only to wait.
 
-aiosqlite runs each sqlite3 call in the connection's thread, and SQLAlchemy's adapter makes four such calls
-for a statement (open a cursor, execute, fetch, close). Each trip hands the GIL to the thread and back and
-wakes the event loop through its self-pipe: on the bot's busiest path that cost more CPU than SQLite's own
-work (bench/RESULTS.md). This connection runs the whole statement, rows fetched, in one trip; everything
-else (the thread, commit, rollback, close, functions, the isolation level) is aiosqlite's own.
+aiosqlite runs every sqlite3 call in the connection's own thread; each trip hands the GIL to the thread and
+back and wakes the event loop through its self-pipe, which on the bot's busiest path cost more CPU than
+SQLite's own work (bench/RESULTS.md). SQLite's work for the bot's statements is a few microseconds, so here a
+statement runs where it is called, in one call (executed and its rows fetched), and goes to the thread only
+when it would make the loop wait:
+
+- for a lock another process holds (SQLite says "busy" at once: the loop never sleeps in SQLite's busy
+  handler); the thread then waits for it, as long as the connection's `timeout`, and the loop goes on;
+- for a read outside a transaction (a report, an export): it may be long, and needs no lock, so it runs
+  beside the loop as before;
+- for a read inside a transaction that runs longer than `INLINE_READ` (cut short by a progress handler,
+  which for a read changes nothing, and run again whole in the thread).
+
+Writes inside a transaction never wait for a lock (BEGIN IMMEDIATE took it) and are not cut short (SQLite
+would roll back the whole transaction), so they run where they are called. Everything else (the thread,
+commit, rollback, close, the isolation level) is aiosqlite's own.
 """
 
 from __future__ import annotations
 
+import re
 import sqlite3
+import time
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 from aiosqlite.context import contextmanager
 
+T = TypeVar("T")
 # aiosqlite's default: rows a plain aiosqlite cursor fetches per trip.
 _ITER_CHUNK_SIZE = 64
+# How long a read inside a transaction may hold the loop before it goes to the thread (seconds).
+INLINE_READ = 0.005
+# SQLite's virtual-machine instructions between two looks at the clock while such a read runs.
+_LOOK_EVERY = 10_000
+# A statement that only reads: SELECT, or WITH without INSERT, UPDATE or DELETE (SQLAlchemy writes its
+# keywords in capitals; a literal that looks like one only makes a read go uncut, never a write cut).
+_READ = re.compile(r"\s*(SELECT\b|WITH\b(?!.*\b(INSERT|UPDATE|DELETE|REPLACE)\b))", re.IGNORECASE | re.DOTALL)
 
 _Outcome = tuple[Any, list[Any], int, Any]
 
 
 def _run(conn: sqlite3.Connection, sql: str, parameters: Any, many: bool) -> _Outcome:
-    """In the connection's thread: execute and fetch every row (as SQLAlchemy's adapter does right after)."""
+    """Execute and fetch every row (as SQLAlchemy's adapter does right after)."""
     cursor = conn.cursor()
     try:
         if many:
@@ -39,6 +60,11 @@ def _run(conn: sqlite3.Connection, sql: str, parameters: Any, many: bool) -> _Ou
         return description, rows, cursor.rowcount, cursor.lastrowid
     finally:
         cursor.close()
+
+
+def _busy(exc: sqlite3.OperationalError) -> bool:
+    """SQLite refused for a lock another connection holds (any of SQLITE_BUSY's extended codes)."""
+    return (getattr(exc, "sqlite_errorcode", 0) & 0xFF) == sqlite3.SQLITE_BUSY
 
 
 class Cursor:
@@ -97,28 +123,68 @@ class Cursor:
 
 
 class Connection(aiosqlite.Connection):
-    """An aiosqlite connection whose cursors take one trip per statement."""
+    """An aiosqlite connection whose statements run in the loop's thread unless they would make it wait."""
 
-    def __init__(self, connector: Callable[[], sqlite3.Connection], iter_chunk_size: int) -> None:
+    def __init__(
+        self, connector: Callable[[], sqlite3.Connection], iter_chunk_size: int, patience: float
+    ) -> None:
         super().__init__(connector, iter_chunk_size)
-        # Trips asked for (counted by the event loop) and trips done (counted by the thread): when they are
-        # equal the thread is idle, so the connection's state can be read from the loop.
+        self.patience = patience  # seconds the thread waits for another process's lock
+        # Calls begun and calls ended: when they are equal nothing runs in the thread, so the connection's
+        # state can be read from the loop.
         self._asked = 0
         self._done = 0
+        self._deadline = 0.0  # while a read runs in the loop: when it is cut short (0: never)
+        self._cut = False  # the last read was cut short by the deadline, not by an error
 
-    async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    async def _connect(self) -> Connection:
+        await super()._connect()
+        # SQLite answers "busy" at once; the thread, not the loop, waits (`_waiting`).
+        self._conn.execute("PRAGMA busy_timeout = 0")
+        self._conn.set_progress_handler(self._look_at_clock, _LOOK_EVERY)
+        return self
+
+    async def _execute(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """aiosqlite's calls (commit, rollback, close, ...): in the loop, in the thread if a lock is busy."""
+        try:
+            return self._counted(fn, *args, **kwargs)
+        except sqlite3.OperationalError as exc:
+            if not _busy(exc):
+                raise
+        return await self._in_thread(fn, *args, **kwargs)
+
+    async def _in_thread(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """`fn` in the connection's thread, waiting up to `patience` for a lock."""
         self._asked += 1
-        return await super()._execute(self._counted, fn, *args, **kwargs)  # type: ignore[no-untyped-call]
+        result: T = await super()._execute(self._waiting, fn, *args, **kwargs)  # type: ignore[no-untyped-call]
+        return result
 
-    def _counted(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    def _counted(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        self._asked += 1
         try:
             return fn(*args, **kwargs)
         finally:
             self._done += 1
 
+    def _waiting(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """In the thread: `fn` with SQLite's busy handler waiting for locks, switched off again after."""
+        self._conn.execute(f"PRAGMA busy_timeout = {int(self.patience * 1000)}")
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            self._conn.execute("PRAGMA busy_timeout = 0")
+            self._done += 1
+
+    def _look_at_clock(self) -> int:
+        """SQLite's progress handler: nonzero cuts the running statement short."""
+        if self._deadline and time.monotonic() > self._deadline:
+            self._cut = True
+            return 1
+        return 0
+
     async def rollback(self) -> None:
         """Roll back the open transaction. With none open (SQLAlchemy's pool resets every connection given
-        back, after each commit) there is nothing to do and no trip is taken."""
+        back, after each commit) there is nothing to do."""
         idle = self._connection is not None and self._asked == self._done
         if idle and not self._conn.in_transaction:
             return
@@ -126,18 +192,34 @@ class Connection(aiosqlite.Connection):
 
     @contextmanager
     async def cursor(self) -> Cursor:  # type: ignore[override]
-        """A cursor; creating it costs no trip."""
+        """A cursor; creating it costs nothing."""
         return Cursor(self)
 
-    async def call(self, fn: Callable[..., _Outcome], *args: Any) -> _Outcome:
-        """`fn(sqlite3 connection, *args)` in the connection's thread."""
-        outcome: _Outcome = await self._execute(fn, self._conn, *args)
-        return outcome
+    async def call(self, fn: Callable[..., _Outcome], sql: str, *args: Any) -> _Outcome:
+        """`fn(sqlite3 connection, sql, *args)` for one statement: in the loop, or in the thread where it
+        would make the loop wait (see the module's docstring)."""
+        conn = self._conn
+        if _READ.match(sql) is None:
+            return await self._execute(fn, conn, sql, *args)
+        if not conn.in_transaction:
+            return await self._in_thread(fn, conn, sql, *args)
+        self._deadline, self._cut = time.monotonic() + INLINE_READ, False
+        try:
+            return self._counted(fn, conn, sql, *args)
+        except sqlite3.OperationalError as exc:
+            if not (self._cut or _busy(exc)):
+                raise
+        finally:
+            self._deadline = 0.0
+        return await self._in_thread(fn, conn, sql, *args)
 
 
-def connect(database: str, **kwargs: Any) -> Connection:
-    """Like `aiosqlite.connect`: awaiting it opens the connection in its own thread."""
-    connection = Connection(partial(sqlite3.connect, database, **kwargs), _ITER_CHUNK_SIZE)
+def connect(database: str, *, timeout: float = 5.0, **kwargs: Any) -> Connection:
+    """Like `aiosqlite.connect`: awaiting it opens the connection in its own thread; `timeout` is how long
+    a statement waits (in that thread) for a lock another process holds."""
+    # Used from the loop's thread and, to wait, its own: never both at once (one call at a time).
+    opener = partial(sqlite3.connect, database, timeout=timeout, **{**kwargs, "check_same_thread": False})
+    connection = Connection(opener, _ITER_CHUNK_SIZE, timeout)
     # As SQLAlchemy does for aiosqlite's own connections: a forgotten one must not keep the process alive.
     connection._thread.daemon = True
     return connection

@@ -1,11 +1,16 @@
-"""SQLite's driver (storage/sqlite_driver.py): one trip to the connection's thread per statement, with the
-same results, counts and errors as aiosqlite's own cursors."""
+"""SQLite's driver (storage/sqlite_driver.py): statements run in the event loop's thread, and in the
+connection's own thread only to wait for another process's lock or to finish a long read; the same results,
+counts and errors as aiosqlite's own cursors."""
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
+import threading
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
@@ -23,26 +28,100 @@ async def sqlite_db(tmp_path: Path) -> Any:
     await db.dispose()
 
 
-async def test_each_statement_is_one_trip_to_the_thread(
-    sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
+@pytest.fixture
+def thread_trips(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The calls that went to a connection's thread, by name."""
+    trips: list[str] = []
+    execute = aiosqlite.Connection._execute
+
+    async def counted(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        trips.append(getattr(args[0], "__name__", repr(args[0])) if args else fn.__name__)
+        return await execute(self, fn, *args, **kwargs)  # type: ignore[no-untyped-call]
+
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    return trips
+
+
+class Ticker:
+    """Counts the event loop's turns every 10 ms while a block runs: none when the loop was held."""
+
+    def __init__(self) -> None:
+        self.ticks = 0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(0.01)
+            self.ticks += 1
+
+    async def __aenter__(self) -> Ticker:
+        self._task = asyncio.create_task(self._tick())
+        await asyncio.sleep(0)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+
+
+async def test_a_transaction_runs_in_the_loop_without_a_trip_to_the_thread(
+    sqlite_db: Database, thread_trips: list[str]
 ) -> None:
-    trips = 0
-    execute = sqlite_driver.Connection._execute
-
-    async def counted(self: sqlite_driver.Connection, fn: Any, *args: Any) -> Any:
-        nonlocal trips
-        trips += 1
-        return await execute(self, fn, *args)  # type: ignore[no-untyped-call]
-
-    monkeypatch.setattr(sqlite_driver.Connection, "_execute", counted)
     async with sqlite_db.transaction() as s:
         await s.execute(text("INSERT INTO notes (chat, body) VALUES ('1', 'a')"))
         assert (await s.execute(text("SELECT body FROM notes"))).scalar_one() == "a"
         await s.execute(text("UPDATE notes SET body = 'b'"))
-    # BEGIN IMMEDIATE, three statements, COMMIT. aiosqlite took 15: a cursor, the statement, its rows and
-    # the cursor's close each a trip, and the pool's reset of the connection given back (a rollback with
-    # nothing to roll back).
-    assert trips == 5
+    # BEGIN IMMEDIATE, three statements, COMMIT: aiosqlite took 15 trips, the first version of this driver 5.
+    assert thread_trips == []
+
+
+async def test_a_lock_another_process_holds_is_waited_for_in_the_thread(
+    sqlite_db: Database, tmp_path: Path, thread_trips: list[str]
+) -> None:
+    """The loop goes on while the transaction waits for the lock, and the transaction then runs."""
+    other = sqlite3.connect(tmp_path / "driver.db", isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO notes (chat, body) VALUES ('1', 'other')")
+    # Released from another thread: a loop held by SQLite's busy handler could not release it.
+    release = threading.Timer(0.3, lambda: other.execute("COMMIT"))
+    release.start()
+    try:
+        async with Ticker() as ticker, sqlite_db.transaction() as s:
+            body = (await s.execute(text("SELECT body FROM notes WHERE chat = '1'"))).scalar_one()
+            await s.execute(text("INSERT INTO notes (chat, body) VALUES ('2', 'ours')"))
+    finally:
+        release.join()
+        other.close()
+    assert body == "other"  # it began after the other's commit
+    assert ticker.ticks >= 10, ticker.ticks  # the loop turned while it waited
+    assert len(thread_trips) == 1  # BEGIN IMMEDIATE waited in the thread; the rest ran in the loop
+
+
+async def test_a_long_read_in_a_transaction_finishes_in_the_thread(
+    sqlite_db: Database, thread_trips: list[str]
+) -> None:
+    """Cut short after INLINE_READ in the loop, run again whole in the thread; the transaction goes on."""
+    count = text(
+        "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 3000000) "
+        "SELECT count(*) FROM n"
+    )
+    async with Ticker() as ticker, sqlite_db.transaction() as s:
+        await s.execute(text("INSERT INTO notes (chat, body) VALUES ('1', 'a')"))
+        assert (await s.execute(count)).scalar_one() == 3_000_000
+        await s.execute(text("UPDATE notes SET body = 'b'"))
+    assert ticker.ticks >= 5, ticker.ticks  # the loop turned while the thread counted
+    assert len(thread_trips) == 1
+    async with sqlite_db.transaction() as s:  # nothing of the transaction was lost by the cut
+        assert (await s.execute(text("SELECT body FROM notes"))).scalar_one() == "b"
+
+
+async def test_a_read_outside_a_transaction_runs_in_the_thread(
+    sqlite_db: Database, thread_trips: list[str]
+) -> None:
+    """A read that takes no lock (a report) may be long: it runs beside the loop, as before."""
+    async with sqlite_db.one_statement() as connection:
+        assert (await connection.execute(text("SELECT count(*) FROM notes"))).scalar_one() == 0
+    assert len(thread_trips) == 1
 
 
 async def test_results_counts_and_errors_are_the_drivers(sqlite_db: Database) -> None:
@@ -66,24 +145,23 @@ async def test_results_counts_and_errors_are_the_drivers(sqlite_db: Database) ->
         assert (await s.execute(text("SELECT count(*) FROM notes"))).scalar_one() == 5
 
 
-async def test_a_statement_that_stands_alone_is_one_trip_and_all_or_nothing(
-    sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
+async def test_a_statement_that_stands_alone_is_one_call_and_all_or_nothing(
+    sqlite_db: Database, monkeypatch: pytest.MonkeyPatch, thread_trips: list[str]
 ) -> None:
     """`Database.one_statement` on SQLite: no BEGIN IMMEDIATE and COMMIT, and still atomic: a batch whose
     last row fails stores none of its rows."""
-    trips = 0
-    execute = sqlite_driver.Connection._execute
+    calls: list[str] = []
+    counted = sqlite_driver.Connection._counted
 
-    async def counted(self: sqlite_driver.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        nonlocal trips
-        trips += 1
-        return await execute(self, fn, *args, **kwargs)  # type: ignore[no-untyped-call]
+    def counting(self: sqlite_driver.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(args[1] if len(args) > 1 else fn.__name__)
+        return counted(self, fn, *args, **kwargs)
 
-    monkeypatch.setattr(sqlite_driver.Connection, "_execute", counted)
+    monkeypatch.setattr(sqlite_driver.Connection, "_counted", counting)
     many = text("INSERT INTO notes (chat, body) VALUES ('1', 'a'), ('2', 'b')")
     async with sqlite_db.one_statement() as connection:
         await connection.execute(many)
-    assert trips == 1
+    assert calls == [many.text] and thread_trips == []
     with pytest.raises(IntegrityError):
         async with sqlite_db.one_statement() as connection:
             await connection.execute(text("INSERT INTO notes (chat, body) VALUES ('3', 'c'), ('1', 'again')"))
