@@ -68,7 +68,7 @@ def _busy(exc: sqlite3.OperationalError) -> bool:
 
 
 class Cursor:
-    """A cursor that holds its statement's outcome; only `execute` and `executemany` leave the loop.
+    """A cursor that holds its statement's outcome; only `execute` and `executemany` reach SQLite.
 
     Rows are fetched at once, also for SQLAlchemy's server-side cursors (not used here: every result is
     read whole anyway)."""
@@ -89,12 +89,12 @@ class Cursor:
         await self.close()
 
     async def execute(self, sql: str, parameters: Any = None) -> Cursor:
-        """Run one statement in one trip."""
+        """Run one statement, its rows fetched, in one call."""
         await self._run(sql, parameters, many=False)
         return self
 
     async def executemany(self, sql: str, parameters: Any) -> Cursor:
-        """Run one statement for many rows of parameters in one trip."""
+        """Run one statement for many rows of parameters in one call."""
         await self._run(sql, parameters, many=True)
         return self
 
