@@ -9,13 +9,16 @@ when it would make the loop wait:
 - for a lock another process holds (SQLite says "busy" at once: the loop never sleeps in SQLite's busy
   handler); the thread then waits for it, as long as the connection's `timeout`, and the loop goes on;
 - for a read outside a transaction (a report, an export): it may be long, and needs no lock, so it runs
-  beside the loop as before;
+  beside the loop as before; so does an executemany outside a transaction (each row commits by itself);
 - for a read inside a transaction that runs longer than `INLINE_READ` (cut short by a progress handler,
-  which for a read changes nothing, and run again whole in the thread).
+  which for a read changes nothing, and run again whole in the thread);
+- for anything asked while a call still runs there (its task was cancelled, and SQLAlchemy rolls back or
+  closes the connection): it queues behind that call, never beside it.
 
 Writes inside a transaction never wait for a lock (BEGIN IMMEDIATE took it) and are not cut short (SQLite
-would roll back the whole transaction), so they run where they are called. Everything else (the thread,
-commit, rollback, close, the isolation level) is aiosqlite's own.
+would roll back the whole transaction), so they run where they are called. The loop does wait for a commit
+that checkpoints the write-ahead log (every 1,000 pages written, a few milliseconds here). Everything else
+(the thread, commit, rollback, close, the isolation level) is aiosqlite's own.
 """
 
 from __future__ import annotations
@@ -134,29 +137,39 @@ class Connection(aiosqlite.Connection):
         # state can be read from the loop.
         self._asked = 0
         self._done = 0
-        self._deadline = 0.0  # while a read runs in the loop: when it is cut short (0: never)
+        self._deadline = 0.0  # while a read runs in the loop: when it is cut short
         self._cut = False  # the last read was cut short by the deadline, not by an error
 
     async def _connect(self) -> Connection:
         await super()._connect()
         # SQLite answers "busy" at once; the thread, not the loop, waits (`_waiting`).
         self._conn.execute("PRAGMA busy_timeout = 0")
-        self._conn.set_progress_handler(self._look_at_clock, _LOOK_EVERY)
         return self
 
+    @property
+    def _thread_busy(self) -> bool:
+        """A call still runs in the thread (its task was cancelled meanwhile): later calls queue behind it,
+        as in aiosqlite, never beside it on the loop."""
+        return self._asked != self._done
+
     async def _execute(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """aiosqlite's calls (commit, rollback, close, ...): in the loop, in the thread if a lock is busy."""
+        """aiosqlite's calls (commit, rollback, close, ...): in the loop, in the thread if a lock is busy
+        (only a COMMIT outside WAL mode can meet one; it may be run again)."""
+        if self._thread_busy:
+            return await self._to_thread(self._plain, fn, *args, **kwargs)
         try:
             return self._counted(fn, *args, **kwargs)
         except sqlite3.OperationalError as exc:
             if not _busy(exc):
                 raise
-        return await self._in_thread(fn, *args, **kwargs)
+        return await self._to_thread(self._waiting, fn, *args, **kwargs)
 
-    async def _in_thread(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """`fn` in the connection's thread, waiting up to `patience` for a lock."""
+    async def _to_thread(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """`work(*args)` in the connection's thread, behind whatever is queued there."""
+        if not self._running or self._connection is None:
+            raise ValueError("Connection closed")  # as aiosqlite says, before anything is counted
         self._asked += 1
-        result: T = await super()._execute(self._waiting, fn, *args, **kwargs)  # type: ignore[no-untyped-call]
+        result: T = await super()._execute(work, *args, **kwargs)  # type: ignore[no-untyped-call]
         return result
 
     def _counted(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -166,18 +179,27 @@ class Connection(aiosqlite.Connection):
         finally:
             self._done += 1
 
-    def _waiting(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """In the thread: `fn` with SQLite's busy handler waiting for locks, switched off again after."""
-        self._conn.execute(f"PRAGMA busy_timeout = {int(self.patience * 1000)}")
+    def _plain(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """In the thread: `fn` as it is (a close, a rollback)."""
         try:
             return fn(*args, **kwargs)
         finally:
-            self._conn.execute("PRAGMA busy_timeout = 0")
+            self._done += 1
+
+    def _waiting(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """In the thread: `fn` with SQLite's busy handler waiting for locks, switched off again after."""
+        try:
+            self._conn.execute(f"PRAGMA busy_timeout = {int(self.patience * 1000)}")
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self._conn.execute("PRAGMA busy_timeout = 0")
+        finally:
             self._done += 1
 
     def _look_at_clock(self) -> int:
-        """SQLite's progress handler: nonzero cuts the running statement short."""
-        if self._deadline and time.monotonic() > self._deadline:
+        """SQLite's progress handler while a read runs in the loop: nonzero cuts it short."""
+        if time.monotonic() > self._deadline:
             self._cut = True
             return 1
         return 0
@@ -195,23 +217,36 @@ class Connection(aiosqlite.Connection):
         """A cursor; creating it costs nothing."""
         return Cursor(self)
 
-    async def call(self, fn: Callable[..., _Outcome], sql: str, *args: Any) -> _Outcome:
-        """`fn(sqlite3 connection, sql, *args)` for one statement: in the loop, or in the thread where it
-        would make the loop wait (see the module's docstring)."""
+    async def call(self, fn: Callable[..., _Outcome], sql: str, parameters: Any, many: bool) -> _Outcome:
+        """`fn(sqlite3 connection, sql, parameters, many)` for one statement: in the loop, or in the thread
+        where it would make the loop wait (see the module's docstring)."""
         conn = self._conn
-        if _READ.match(sql) is None:
-            return await self._execute(fn, conn, sql, *args)
-        if not conn.in_transaction:
-            return await self._in_thread(fn, conn, sql, *args)
+        args = (conn, sql, parameters, many)
+        in_transaction, read = conn.in_transaction, _READ.match(sql) is not None
+        if self._thread_busy or (not in_transaction and (many or read)):
+            # Outside a transaction a read may be long, and each row of an executemany commits by itself,
+            # so one that met a busy lock halfway could not simply be run again: the thread waits instead.
+            return await self._to_thread(self._waiting, fn, *args)
+        if not read:
+            try:
+                return self._counted(fn, *args)
+            except sqlite3.OperationalError as exc:
+                # Run again only what had not begun a transaction (BEGIN IMMEDIATE, a write that stands
+                # alone): inside one SQLite wants a rollback, and in WAL mode it never answers busy there.
+                if in_transaction or not _busy(exc):
+                    raise
+            return await self._to_thread(self._waiting, fn, *args)
         self._deadline, self._cut = time.monotonic() + INLINE_READ, False
+        conn.set_progress_handler(self._look_at_clock, _LOOK_EVERY)
         try:
-            return self._counted(fn, conn, sql, *args)
-        except sqlite3.OperationalError as exc:
-            if not (self._cut or _busy(exc)):
+            return self._counted(fn, *args)
+        except sqlite3.OperationalError:
+            if not self._cut:
                 raise
         finally:
-            self._deadline = 0.0
-        return await self._in_thread(fn, conn, sql, *args)
+            # Only while it runs here: in the thread each call would wait for the loop's hold on the GIL.
+            conn.set_progress_handler(None, 0)
+        return await self._to_thread(self._waiting, fn, *args)
 
 
 def connect(database: str, *, timeout: float = 5.0, **kwargs: Any) -> Connection:

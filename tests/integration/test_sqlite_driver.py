@@ -168,3 +168,33 @@ async def test_a_statement_that_stands_alone_is_one_call_and_all_or_nothing(
     async with sqlite_db.transaction() as s:  # committed at once; the failed batch left nothing
         rows = (await s.execute(text("SELECT chat, body FROM notes ORDER BY chat"))).all()
     assert [tuple(r) for r in rows] == [("1", "a"), ("2", "b")]
+
+
+async def test_a_cancelled_wait_for_a_lock_leaves_the_connection_to_the_thread(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
+    """A task cancelled while its BEGIN IMMEDIATE waits in the thread: SQLAlchemy then rolls back and closes
+    the connection, which must queue behind the wait (run beside it, on the loop, it crashed the process)."""
+    other = sqlite3.connect(tmp_path / "driver.db", isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(1.0, lambda: other.execute("COMMIT"))
+    release.start()
+
+    async def write() -> None:
+        async with sqlite_db.transaction() as s:
+            await s.execute(text("INSERT INTO notes (chat, body) VALUES ('1', 'cancelled')"))
+
+    try:
+        async with Ticker() as ticker:
+            task = asyncio.create_task(write())
+            await asyncio.sleep(0.3)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            await asyncio.sleep(0.2)
+    finally:
+        release.join()
+        other.close()
+    assert ticker.ticks >= 10, ticker.ticks  # the loop was not held by the close
+    async with sqlite_db.transaction() as s:  # the database works, and the cancelled write left nothing
+        assert (await s.execute(text("SELECT count(*) FROM notes"))).scalar_one() == 0
