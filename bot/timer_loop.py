@@ -2,7 +2,8 @@
 
 Every worker runs the sweep; a due timer is claimed with FOR UPDATE SKIP LOCKED and marked fired in the
 transaction that acts on it (dispatch/timers.claim_due), so each fires once across workers. The same tick
-handles inbox events a stopped worker left (bot/inbox.py).
+handles inbox events a stopped worker left (bot/inbox.py) and, on SQLite, checkpoints the write-ahead log
+(Database.checkpoint).
 """
 
 from __future__ import annotations
@@ -63,6 +64,10 @@ class TimerLoop:
 
             metrics.TIMERS_FIRED.inc(fired)
             self.sender.wake()
+        try:
+            await self.db.checkpoint()
+        except Exception:  # the log grows meanwhile; a commit checkpoints it past storage.db.WAL_PAGES
+            log.exception("checkpoint of the database's log failed")
         return fired
 
     def start(self) -> None:

@@ -47,6 +47,7 @@ def _prepare_sqlite_file(url: str) -> None:
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
 
 
+WAL_PAGES = 10_000  # pages in SQLite's write-ahead log before a commit copies it to the database file
 POOL_SIZE = 20  # connections a worker keeps open to a database server (DATABASE_POOL_SIZE)
 UNFLUSHED_POOL_SIZE = 4  # and for statements whose commit does not wait for the disk (one_statement)
 
@@ -77,6 +78,10 @@ def make_engine(url: str, *, pool_size: int = POOL_SIZE, **kwargs: Any) -> Async
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # Commits run in the event loop's thread (storage/sqlite_driver.py), and one that checkpoints the
+        # log waits for the disk: the bot checkpoints in the connection's thread instead (Database.checkpoint,
+        # every timer tick), and a commit does only if the log grew past 40 MB all the same.
+        cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_PAGES}")
         # Erased residents' data (dispatch/privacy) must not linger in the file's free pages.
         cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
@@ -227,6 +232,15 @@ class Database:
             log.warning("database connection lost; running the statement again on a new one")
         async with self.one_statement(urgent=urgent, flushed=flushed) as connection:
             return await work(connection, True)
+
+    async def checkpoint(self) -> None:
+        """SQLite: copy the write-ahead log into the database file, in the connection's thread, without
+        waiting for anyone (PASSIVE); nothing to do on PostgreSQL."""
+        if self.writers is None:
+            return
+        async with self.engine.connect() as connection:
+            alone = await connection.execution_options(**{_ALONE: True})
+            await alone.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
 
     async def upgrade(self) -> None:
         """Apply every Alembic migration (every branch head: features may add their own branches)."""

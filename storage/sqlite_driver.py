@@ -10,15 +10,16 @@ when it would make the loop wait:
   handler); the thread then waits for it, as long as the connection's `timeout`, and the loop goes on;
 - for a read outside a transaction (a report, an export): it may be long, and needs no lock, so it runs
   beside the loop as before; so does an executemany outside a transaction (each row commits by itself);
+- for a checkpoint of the write-ahead log (it waits for the disk);
 - for a read inside a transaction that runs longer than `INLINE_READ` (cut short by a progress handler,
   which for a read changes nothing, and run again whole in the thread);
 - for anything asked while a call still runs there (its task was cancelled, and SQLAlchemy rolls back or
   closes the connection): it queues behind that call, never beside it.
 
 Writes inside a transaction never wait for a lock (BEGIN IMMEDIATE took it) and are not cut short (SQLite
-would roll back the whole transaction), so they run where they are called. The loop does wait for a commit
-that checkpoints the write-ahead log (every 1,000 pages written, a few milliseconds here). Everything else
-(the thread, commit, rollback, close, the isolation level) is aiosqlite's own.
+would roll back the whole transaction), so they run where they are called; so do commits, which leave the
+checkpoint to the thread (storage/db.py). Everything else (the thread, commit, rollback, close, the isolation
+level) is aiosqlite's own.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ _LOOK_EVERY = 10_000
 # A statement that only reads: SELECT, or WITH without INSERT, UPDATE or DELETE (SQLAlchemy writes its
 # keywords in capitals; a literal that looks like one only makes a read go uncut, never a write cut).
 _READ = re.compile(r"\s*(SELECT\b|WITH\b(?!.*\b(INSERT|UPDATE|DELETE|REPLACE)\b))", re.IGNORECASE | re.DOTALL)
+# A checkpoint copies the write-ahead log to the database file and waits for the disk: the thread's work.
+_CHECKPOINT = re.compile(r"\s*PRAGMA\s+(\w+\.)?wal_checkpoint\b", re.IGNORECASE)
 
 _Outcome = tuple[Any, list[Any], int, Any]
 
@@ -223,7 +226,7 @@ class Connection(aiosqlite.Connection):
         conn = self._conn
         args = (conn, sql, parameters, many)
         in_transaction, read = conn.in_transaction, _READ.match(sql) is not None
-        if self._thread_busy or (not in_transaction and (many or read)):
+        if self._thread_busy or (not in_transaction and (many or read or _CHECKPOINT.match(sql))):
             # Outside a transaction a read may be long, and each row of an executemany commits by itself,
             # so one that met a busy lock halfway could not simply be run again: the thread waits instead.
             return await self._to_thread(self._waiting, fn, *args)

@@ -198,3 +198,23 @@ async def test_a_cancelled_wait_for_a_lock_leaves_the_connection_to_the_thread(
     assert ticker.ticks >= 10, ticker.ticks  # the loop was not held by the close
     async with sqlite_db.transaction() as s:  # the database works, and the cancelled write left nothing
         assert (await s.execute(text("SELECT count(*) FROM notes"))).scalar_one() == 0
+
+
+async def test_commits_leave_the_checkpoint_to_the_thread(
+    sqlite_db: Database, tmp_path: Path, thread_trips: list[str]
+) -> None:
+    """A commit in the loop does not copy the write-ahead log into the database file (that waits for the
+    disk); `Database.checkpoint` does, in the connection's thread."""
+    path = tmp_path / "driver.db"
+    before = path.stat().st_size
+    for batch in range(3):  # 6 MB: past SQLite's default of a checkpoint every 1,000 pages (4 MB)
+        async with sqlite_db.transaction() as s:
+            await s.execute(
+                text("INSERT INTO notes (chat, body) VALUES (:c, :b)"),
+                [{"c": f"{batch}-{i}", "b": "x" * 4000} for i in range(500)],
+            )
+    assert path.stat().st_size == before  # all of it still in the log
+    assert thread_trips == []
+    await sqlite_db.checkpoint()
+    assert path.stat().st_size > 6_000_000
+    assert len(thread_trips) == 1
