@@ -124,7 +124,7 @@ class Cursor:
         return rows
 
     async def close(self) -> None:
-        """Drop the rows (the sqlite3 cursor was closed in its trip)."""
+        """Drop the rows (the sqlite3 cursor was closed when its statement ran)."""
         self._rows = []
 
 
@@ -210,8 +210,7 @@ class Connection(aiosqlite.Connection):
     async def rollback(self) -> None:
         """Roll back the open transaction. With none open (SQLAlchemy's pool resets every connection given
         back, after each commit) there is nothing to do."""
-        idle = self._connection is not None and self._asked == self._done
-        if idle and not self._conn.in_transaction:
+        if self._connection is not None and not self._thread_busy and not self._conn.in_transaction:
             return
         await super().rollback()
 
