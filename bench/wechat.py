@@ -4,11 +4,17 @@ The bench plays WeChat's servers: it signs and encrypts each resident's message 
 over HTTP to the bot's web app (uvicorn, in the bot's own process), then waits for the customer-service
 message that answers it on the fake WeChat API server. WeChat waits 5 seconds for the callback's answer and
 then sends the message again, so the answer time is what decides whether WeChat retries.
+
+The answer time runs from the moment the request's last byte is written to the moment the answer is read,
+as WeChat's 5 seconds do. The bench is one Python process playing 100 of WeChat's servers at once: it cannot
+write 100 requests in the same instant, so its own queue (signing, encrypting, httpx) before a request goes
+out is not the bot's and is shown apart, as "from the load generator's call".
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import time
 from collections import defaultdict
@@ -97,7 +103,9 @@ class Resident:
         if response.status_code != 200 or response.text != "success":
             raise AssertionError(f"callback answered {response.status_code} {response.text[:80]}")
         reply = await self.server.next_message(self.openid, after)
-        self.stats.answer.append(answered - start)
+        sent = response.extensions.get("sent_at") or start
+        self.stats.answer.append(answered - sent)
+        self.stats.called.append(answered - start)
         self.stats.reply.append(self.server.arrived[self.openid][after] - start)
         return reply
 
@@ -133,8 +141,26 @@ class Stats:
     """Answer and reply times of the callbacks of one run."""
 
     def __init__(self) -> None:
-        self.answer: list[float] = []
+        self.answer: list[float] = []  # from the request's last byte written to the answer read
+        self.called: list[float] = []  # from the load generator's call (its own queue included)
         self.reply: list[float] = []
+
+
+class Stamped(httpx.AsyncHTTPTransport):
+    """A transport that notes when each request's last byte was written (response.extensions["sent_at"])."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Send the request, stamping the moment its body is written."""
+        sent: list[float] = []
+
+        async def trace(name: str, info: Any) -> None:
+            if name == "http11.send_request_body.complete":
+                sent.append(time.perf_counter())
+
+        request.extensions = {**request.extensions, "trace": trace}
+        response = await super().handle_async_request(request)
+        response.extensions["sent_at"] = sent[0] if sent else None
+        return response
 
 
 async def dialog(resident: Resident, room: str) -> None:
@@ -156,24 +182,43 @@ async def figure(run: Run, backend: Backend) -> list[Row]:
         backend.fresh("wechat") as url,
         BenchWeChat() as server,
         BotProcess(run, server, url, mode="wechat", tag=f"wechat-{backend.name}") as bot,
-        httpx.AsyncClient(base_url=f"http://127.0.0.1:{bot.ready['port']}", timeout=60) as http,
+        contextlib.AsyncExitStack() as clients,
     ):
-        pusher = OAPusher(http, server, _now, token=OA_TOKEN, app_id=server.app_id, aes_key=OA_AES_KEY)
-        await dialog(Resident(pusher, server, "o_warmup", Stats()), next(rooms))
+        # WeChat's callbacks come from a fleet of servers: one client (one connection) each here. A single
+        # httpx client shared by a burst of 100 queues requests in its own pool before they are sent (up to
+        # 0.5 s at the p99: encode/httpx#3215), which is the load generator's delay, not the bot's.
+        base = f"http://127.0.0.1:{bot.ready['port']}"
+        pushers = [
+            OAPusher(
+                await clients.enter_async_context(
+                    httpx.AsyncClient(base_url=base, timeout=60, transport=Stamped())
+                ),
+                server,
+                _now,
+                token=OA_TOKEN,
+                app_id=server.app_id,
+                aes_key=OA_AES_KEY,
+            )
+            for _ in range(residents + 1)
+        ]
+        await dialog(Resident(pushers[-1], server, "o_warmup", Stats()), next(rooms))
         burst = Stats()
         before = await bot.stats()
         started = time.perf_counter()
         await asyncio.gather(
-            *(dialog(Resident(pusher, server, f"o_burst_{i}", burst), next(rooms)) for i in range(residents))
+            *(
+                dialog(Resident(pushers[i], server, f"o_burst_{i}", burst), next(rooms))
+                for i in range(residents)
+            )
         )
         elapsed = time.perf_counter() - started
         after = await bot.stats()
         paced = Stats()
-        late = await open_loop(pusher, server, paced, seconds)
+        late = await open_loop(pushers, server, paced, seconds)
         stats = await bot.stats()
     callbacks = len(burst.answer)
     cost = {k: (after[k] - before[k]) / callbacks for k in ("cpu", "statements", "commits")}
-    retried = sum(t >= WECHAT_RETRY for t in burst.answer + paced.answer)
+    retried = sum(t >= WECHAT_RETRY for t in burst.called + paced.called)  # the longer measure
     rows = [
         Row(
             "7 wechat: callbacks/s, closed loop",
@@ -190,7 +235,11 @@ async def figure(run: Run, backend: Backend) -> list[Row]:
             f"{ms(pct(burst.answer, 99))} / {ms(pct(burst.reply, 99))}",
             "answer < 100 ms",
             pct(burst.answer, 99) < 0.1,
-            notes=[f"answer p50 {ms(pct(burst.answer, 50))}, reply p50 {ms(pct(burst.reply, 50))}"],
+            notes=[
+                f"answer p50 {ms(pct(burst.answer, 50))}, reply p50 {ms(pct(burst.reply, 50))}; the answer "
+                "from the request written to the answer read; from the load generator's call (its own queue "
+                f"of 100 requests included) p50 {ms(pct(burst.called, 50))}, p99 {ms(pct(burst.called, 99))}"
+            ],
         ),
         Row(
             f"7 wechat: answer p99 at {OPEN_RATE:.0f}/s open loop",
@@ -223,8 +272,9 @@ async def figure(run: Run, backend: Backend) -> list[Row]:
     return rows
 
 
-async def open_loop(pusher: OAPusher, server: BenchWeChat, stats: Stats, seconds: float) -> float:
-    """New residents open the Repair menu at OPEN_RATE a second, whatever the answers; p99 pacing lag."""
+async def open_loop(pushers: list[OAPusher], server: BenchWeChat, stats: Stats, seconds: float) -> float:
+    """New residents open the Repair menu at OPEN_RATE a second, whatever the answers; p99 pacing lag (the
+    clients taken in turn: each is used again only after len(pushers) / OPEN_RATE seconds)."""
     start = time.perf_counter()
     tasks: list[asyncio.Task[Sent]] = []
     lags: list[float] = []
@@ -233,7 +283,7 @@ async def open_loop(pusher: OAPusher, server: BenchWeChat, stats: Stats, seconds
         if (wait := due - time.perf_counter()) > 0:
             await asyncio.sleep(wait)
         lags.append(time.perf_counter() - due)
-        resident = Resident(pusher, server, f"o_open_{i}", stats)
+        resident = Resident(pushers[i % len(pushers)], server, f"o_open_{i}", stats)
         tasks.append(asyncio.create_task(resident.click_repair()))
     await asyncio.gather(*tasks)
     return pct(lags, 99)
