@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -28,7 +29,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Insert, Table, and_, delete, or_, select, update
+from sqlalchemy import Insert, Table, TextClause, and_, delete, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bot.batching import Batcher
@@ -43,6 +44,7 @@ Processor = Callable[[dict[str, Any]], Awaitable[bool]]
 LEASE = 60.0  # seconds an accepted event is its worker's before any worker's sweep may take it
 SWEEP_BATCH = 100
 CLOSE_WAIT = 10.0  # seconds a clean stop waits for events being handled
+NONCE_SUFFIX = "#nonce"  # a signed request's nonce is logged under its channel's name with this suffix
 
 
 class ChatLocks:
@@ -114,19 +116,23 @@ class Inbox:
         """One commit for every event that came while the last batch was written: replayed nonces and
         repeats (of an event still waiting, or twice in the batch) get None."""
         now = self.now()
-        if not any(arrival.nonce for arrival in arrivals):
-            # Polled updates and webhooks: the INSERT alone, atomic by itself (no BEGIN and COMMIT on
-            # PostgreSQL: the answer to the platform waits for one round trip instead of three).
-            firsts = _firsts(arrivals, set())
+        nonced = any(arrival.nonce for arrival in arrivals)
+        if not nonced or not self.db.is_sqlite:
+            # One statement, atomic by itself (no BEGIN and COMMIT on PostgreSQL: the answer to the platform
+            # waits for one round trip instead of three, or five with the nonces). Polled updates and
+            # webhooks: the INSERT alone. Signed callbacks on PostgreSQL: their nonces recorded and the
+            # events of fresh ones stored in one statement, each nonce counted once in the batch.
+            firsts = _firsts(arrivals, {(a.channel, a.nonce) for a in arrivals if a.nonce})
+            store = self._insert_fresh if nonced else self._insert
 
             async def insert(connection: AsyncConnection, again: bool) -> dict[tuple[str, str], int]:
-                ids = await self._insert(connection, firsts, now)
+                ids = await store(connection, firsts, now)
                 if again:  # the first try may have committed before its connection died
                     ids |= await self._stored_by_us(connection, firsts, now)
                 return ids
 
             ids = await self.db.run_alone(insert, urgent=True)
-        else:
+        else:  # SQLite has no INSERT inside WITH: the nonces first, in the same transaction
             async with self.db.transaction(urgent=True) as session:
                 nonces: dict[str, list[str]] = defaultdict(list)
                 for arrival in arrivals:
@@ -135,7 +141,7 @@ class Inbox:
                 fresh = {
                     (channel, nonce)
                     for channel, batch in nonces.items()
-                    for nonce in await InboundLog(session).first_times(channel + "#nonce", batch, now)
+                    for nonce in await InboundLog(session).first_times(channel + NONCE_SUFFIX, batch, now)
                 }
                 firsts = _firsts(arrivals, fresh)
                 ids = await self._insert(await session.connection(), firsts, now)
@@ -164,6 +170,30 @@ class Inbox:
             for a in firsts.values()
         ]
         result = await connection.execute(_insert(connection.dialect.name), rows)
+        return {(row.channel, row.event_id): row.id for row in result}
+
+    async def _insert_fresh(
+        self, connection: AsyncConnection, firsts: dict[tuple[str, str], _Arrival], now: datetime
+    ) -> dict[tuple[str, str], int]:
+        """PostgreSQL: the arrivals' nonces recorded and the rows of those whose nonce (if any) was new;
+        their ids. A repeat of an event still waiting is skipped, as by `_insert`."""
+        if not firsts:
+            return {}
+        arrivals = list(firsts.values())
+        result = await connection.execute(
+            _FRESH_INSERT,
+            {
+                "channels": [a.channel for a in arrivals],
+                "event_ids": [a.event_id for a in arrivals],
+                "chat_keys": [a.chat_key for a in arrivals],
+                "payloads": [json.dumps(a.payload) for a in arrivals],
+                "nonce_channels": [a.channel + NONCE_SUFFIX for a in arrivals],
+                "nonces": [a.nonce for a in arrivals],
+                "now": now,
+                "owner": self.owner,
+                "lease_until": now + self.lease,
+            },
+        )
         return {(row.channel, row.event_id): row.id for row in result}
 
     async def _stored_by_us(
@@ -340,3 +370,33 @@ def _insert(dialect: str) -> Insert:
     """Many events in one statement; a repeat of one still waiting is skipped (no row returned)."""
     table = cast(Table, InboxEvent.__table__)
     return insert_skipping_repeats(dialect, table, table.c.id, table.c.channel, table.c.event_id)
+
+
+# PostgreSQL: a batch of signed callbacks in one statement. Their nonces go into the event log (a nonce
+# already there is a replayed request), and the events whose nonce was new, or who have none, into the
+# inbox; both or neither, as a statement is atomic. The batch comes deduplicated (`_firsts`).
+_FRESH_INSERT: TextClause = text(
+    """
+    WITH arrival AS (
+        SELECT * FROM unnest(
+            CAST(:channels AS VARCHAR[]), CAST(:event_ids AS VARCHAR[]), CAST(:chat_keys AS VARCHAR[]),
+            CAST(:payloads AS TEXT[]), CAST(:nonce_channels AS VARCHAR[]), CAST(:nonces AS VARCHAR[])
+        ) AS a(channel, event_id, chat_key, payload, nonce_channel, nonce)
+    ),
+    fresh AS (
+        INSERT INTO inbound_events (channel, event_id, received_at)
+        SELECT nonce_channel, nonce, CAST(:now AS TIMESTAMP WITH TIME ZONE) FROM arrival WHERE nonce <> ''
+        ON CONFLICT DO NOTHING
+        RETURNING channel, event_id
+    )
+    INSERT INTO inbox (channel, event_id, chat_key, payload, received_at, lease_owner, lease_until, attempts)
+    SELECT a.channel, a.event_id, a.chat_key, CAST(a.payload AS JSON), CAST(:now AS TIMESTAMP WITH TIME ZONE),
+           :owner, CAST(:lease_until AS TIMESTAMP WITH TIME ZONE), 0
+    FROM arrival AS a
+    WHERE a.nonce = '' OR EXISTS (
+        SELECT 1 FROM fresh AS f WHERE f.channel = a.nonce_channel AND f.event_id = a.nonce
+    )
+    ON CONFLICT DO NOTHING
+    RETURNING id, channel, event_id
+    """
+)

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.inbox import Inbox
+from bot.inbox import NONCE_SUFFIX, Inbox
 from bot.wechat import quota
 from bot.wechat.chats import ChatStore
 from bot.wechat.inbound import InboundTranslator, Unsupported, event_id, sender
@@ -91,7 +91,7 @@ class CallbackCore:
         """Record the request's (timestamp, nonce); True when it was seen before."""
         key = self.nonce_key(timestamp, nonce)
         async with self.db.transaction() as session:
-            return not await InboundLog(session).first_time(self.channel + "#nonce", key, self.now())
+            return not await InboundLog(session).first_time(self.channel + NONCE_SUFFIX, key, self.now())
 
     async def handle(self, msg: dict[str, str], *, replay: str = "") -> bool:
         """Commit the message to the inbox, to be handled right after the answer; False for a repeat of one

@@ -197,6 +197,45 @@ async def test_a_burst_is_stored_in_a_few_transactions_and_a_repeat_inside_it_is
         assert [t for t in recorder.handled if t[0] == chat] == [t for t in texts if t[0] == chat]
 
 
+async def test_signed_callbacks_are_stored_with_their_nonces_and_a_replay_is_dropped(
+    db: Database, clock: FakeClock
+) -> None:
+    inbox, recorder = Inbox(db, clock.now, "w1"), Recorder()
+    inbox.register(CH, recorder)
+    commits = 0
+
+    def count(*_: Any) -> None:
+        nonlocal commits
+        commits += 1
+
+    event.listen(db.engine.sync_engine, "commit", count)
+    try:
+        recorder.gate.clear()
+        # A burst of signed callbacks; among them a request replayed at once (its nonce again, another
+        # message inside) and WeChat's retry of a message (the same message, a new nonce).
+        calls = [
+            inbox.accept(CH, f"m{i}", f"wechat:o{i % 7}", {"text": f"t{i}"}, nonce=f"n{i}") for i in range(30)
+        ]
+        calls.insert(10, inbox.accept(CH, "forged", "wechat:o1", {"text": "forged"}, nonce="n4"))
+        calls.insert(20, inbox.accept(CH, "m6", "wechat:o6", {"text": "t6"}, nonce="n-retry"))
+        answers = await asyncio.gather(*calls)
+        stored_in = commits
+        # Later: a captured request replayed (an old nonce), and a new message.
+        late = [
+            await inbox.accept(CH, "forged-2", "wechat:o2", {"text": "forged"}, nonce="n12"),
+            await inbox.accept(CH, "m30", "wechat:o2", {"text": "t30"}, nonce="n30"),
+        ]
+    finally:
+        event.remove(db.engine.sync_engine, "commit", count)
+    assert answers.count(False) == 2 and late == [False, True]
+    assert sorted(r.event_id for r in await rows(db)) == sorted(f"m{i}" for i in range(31))
+    if not db.is_sqlite:
+        assert stored_in == 0  # nonces and events in one statement that stands alone
+    recorder.gate.set()
+    await inbox.settle()
+    assert sorted(recorder.handled) == sorted(f"t{i}" for i in range(31))
+
+
 async def test_a_request_gone_before_its_commit_is_still_handled(db: Database, clock: FakeClock) -> None:
     inbox, recorder = Inbox(db, clock.now, "w1"), Recorder()
     inbox.register(CH, recorder)
