@@ -107,10 +107,12 @@ class Inbox:
         # order they were accepted whichever commit finished first.
         accepted: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
         self._spawn(self._when_accepted(accepted, channel, chat_key, payload))
-        stored = self._accepts.submit(_Arrival(channel, event_id[:80], chat_key[:128], payload, nonce))
-        # Handled once committed even if the request that brought it is gone meanwhile.
-        stored.add_done_callback(lambda done: accepted.set_result(_row_id(done)))
-        return await asyncio.shield(stored) is not None
+        # Until it is stored, other work's transactions wait to begin (storage/urgency.py).
+        with self.db.urgency.pending():
+            stored = self._accepts.submit(_Arrival(channel, event_id[:80], chat_key[:128], payload, nonce))
+            # Handled once committed even if the request that brought it is gone meanwhile.
+            stored.add_done_callback(lambda done: accepted.set_result(_row_id(done)))
+            return await asyncio.shield(stored) is not None
 
     async def _store(self, arrivals: list[_Arrival]) -> list[int | None]:
         """One commit for every event that came while the last batch was written: replayed nonces and

@@ -24,12 +24,16 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from storage import sqlite_driver
+from storage.urgency import Urgency
 from storage.writers import Writers
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _IN_TURN: ContextVar[bool] = ContextVar("baoxiu_sqlite_turn", default=False)
+# Inside a transaction or a statement of this task (or of a task it started): it may hold what urgent work
+# needs (a connection, SQLite's turn), so it does not wait for urgent work.
+_INSIDE: ContextVar[bool] = ContextVar("baoxiu_inside", default=False)
 # An execution option: the connection runs one statement that stands alone (no BEGIN IMMEDIATE on SQLite).
 _ALONE = "baoxiu_alone"
 
@@ -143,6 +147,8 @@ class Database:
         self.engine = make_engine(url, **engine_kwargs)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self.writers = Writers() if is_sqlite(url) else None
+        # Stores a platform waits on (the inbox's) go before other work's transactions (storage/urgency.py).
+        self.urgency = Urgency()
         # PostgreSQL: a few connections whose commits do not wait for the disk flush, for statements whose
         # caller waits on them and can afford to lose them in a crash of the database server itself
         # (one_statement(flushed=False)); opened when first used.
@@ -161,7 +167,19 @@ class Database:
     @asynccontextmanager
     async def transaction(self, *, urgent: bool = False) -> AsyncIterator[AsyncSession]:
         """A session inside one transaction: committed on success, rolled back on error. On SQLite the
-        process's writers take turns, an `urgent` one (a platform waits for its answer) first."""
+        process's writers take turns, an `urgent` one (a platform waits for its answer) first; one that is
+        not waits to begin while the inbox stores events (storage/urgency.py)."""
+        if not urgent and not _INSIDE.get():
+            await self.urgency.wait()
+        inside = _INSIDE.set(True)
+        try:
+            async with self._transaction(urgent) as session:
+                yield session
+        finally:
+            _INSIDE.reset(inside)
+
+    @asynccontextmanager
+    async def _transaction(self, urgent: bool) -> AsyncIterator[AsyncSession]:
         if self.writers is None or _IN_TURN.get():
             # Opened inside a transaction of this task (or a task it started): taking turns would make it
             # wait for its own caller; SQLite's lock alone keeps it apart, as it always did.
@@ -186,6 +204,17 @@ class Database:
         DELETE). On PostgreSQL it runs without BEGIN and COMMIT, two round trips fewer, and with `flushed`
         False its commit does not wait for the disk (lost only if the database server itself crashes in
         the next instant); on SQLite it runs in the writers' turn, also without BEGIN and COMMIT."""
+        if not urgent and not _INSIDE.get():
+            await self.urgency.wait()
+        inside = _INSIDE.set(True)
+        try:
+            async with self._one_statement(urgent, flushed) as connection:
+                yield connection
+        finally:
+            _INSIDE.reset(inside)
+
+    @asynccontextmanager
+    async def _one_statement(self, urgent: bool, flushed: bool) -> AsyncIterator[AsyncConnection]:
         if self.writers is not None and _IN_TURN.get():
             # Inside a transaction of this task: taking turns would wait for its own caller.
             async with self.transaction(urgent=urgent) as session:
