@@ -22,25 +22,32 @@ class Urgency:
 
     def __init__(self) -> None:
         self._pending = 0
-        self._calm = asyncio.Event()
-        self._calm.set()
+        # Futures of the running loop, made when waited on (a Database may serve more than one loop).
+        self._waiters: list[asyncio.Future[None]] = []
 
     @contextlib.contextmanager
     def pending(self) -> Iterator[None]:
         """Mark a store in progress for the duration."""
         self._pending += 1
-        self._calm.clear()
         try:
             yield
         finally:
             self._pending -= 1
             if not self._pending:
-                self._calm.set()
+                waiters, self._waiters = self._waiters, []
+                for waiter in waiters:
+                    if not waiter.done():
+                        waiter.set_result(None)
 
     async def wait(self) -> None:
         """Return once no store is in progress, or after YIELD_AT_MOST."""
         if not self._pending:
             return
-        with contextlib.suppress(TimeoutError):
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
             async with asyncio.timeout(YIELD_AT_MOST):
-                await self._calm.wait()
+                await waiter
+        except TimeoutError:
+            if waiter in self._waiters:  # not when the stores ended as the time ran out
+                self._waiters.remove(waiter)
