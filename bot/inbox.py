@@ -29,12 +29,13 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Insert, Table, TextClause, and_, delete, or_, select, text, update
+from sqlalchemy import Insert, Table, and_, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bot.batching import Batcher
 from bot.outbox.channel import backoff
 from storage.db import Database
+from storage.inbox_statements import FRESH_INSERT
 from storage.models import InboxEvent
 from storage.repositories import InboundLog, insert_skipping_repeats
 
@@ -183,7 +184,7 @@ class Inbox:
             return {}
         arrivals = list(firsts.values())
         result = await connection.execute(
-            _FRESH_INSERT,
+            FRESH_INSERT,
             {
                 "channels": [a.channel for a in arrivals],
                 "event_ids": [a.event_id for a in arrivals],
@@ -372,33 +373,3 @@ def _insert(dialect: str) -> Insert:
     """Many events in one statement; a repeat of one still waiting is skipped (no row returned)."""
     table = cast(Table, InboxEvent.__table__)
     return insert_skipping_repeats(dialect, table, table.c.id, table.c.channel, table.c.event_id)
-
-
-# PostgreSQL: a batch of signed callbacks in one statement. Their nonces go into the event log (a nonce
-# already there is a replayed request), and the events whose nonce was new, or who have none, into the
-# inbox; both or neither, as a statement is atomic. The batch comes deduplicated (`_firsts`).
-_FRESH_INSERT: TextClause = text(
-    """
-    WITH arrival AS (
-        SELECT * FROM unnest(
-            CAST(:channels AS VARCHAR[]), CAST(:event_ids AS VARCHAR[]), CAST(:chat_keys AS VARCHAR[]),
-            CAST(:payloads AS TEXT[]), CAST(:nonce_channels AS VARCHAR[]), CAST(:nonces AS VARCHAR[])
-        ) AS a(channel, event_id, chat_key, payload, nonce_channel, nonce)
-    ),
-    fresh AS (
-        INSERT INTO inbound_events (channel, event_id, received_at)
-        SELECT nonce_channel, nonce, CAST(:now AS TIMESTAMP WITH TIME ZONE) FROM arrival WHERE nonce <> ''
-        ON CONFLICT DO NOTHING
-        RETURNING channel, event_id
-    )
-    INSERT INTO inbox (channel, event_id, chat_key, payload, received_at, lease_owner, lease_until, attempts)
-    SELECT a.channel, a.event_id, a.chat_key, CAST(a.payload AS JSON), CAST(:now AS TIMESTAMP WITH TIME ZONE),
-           :owner, CAST(:lease_until AS TIMESTAMP WITH TIME ZONE), 0
-    FROM arrival AS a
-    WHERE a.nonce = '' OR EXISTS (
-        SELECT 1 FROM fresh AS f WHERE f.channel = a.nonce_channel AND f.event_id = a.nonce
-    )
-    ON CONFLICT DO NOTHING
-    RETURNING id, channel, event_id
-    """
-)

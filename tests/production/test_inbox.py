@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -34,6 +36,21 @@ class Recorder:
             return False
         self.handled.append(payload["text"])
         return True
+
+
+@contextlib.contextmanager
+def counting_commits(db: Database) -> Iterator[list[None]]:
+    """Collects one item per COMMIT the database's engine sends while inside."""
+    commits: list[None] = []
+
+    def count(*_: Any) -> None:
+        commits.append(None)
+
+    event.listen(db.engine.sync_engine, "commit", count)
+    try:
+        yield commits
+    finally:
+        event.remove(db.engine.sync_engine, "commit", count)
 
 
 async def rows(db: Database) -> list[InboxEvent]:
@@ -169,23 +186,14 @@ async def test_a_burst_is_stored_in_a_few_transactions_and_a_repeat_inside_it_is
 ) -> None:
     inbox, recorder = Inbox(db, clock.now, "w1"), Recorder()
     inbox.register(CH, recorder)
-    commits = 0
-
-    def count(*_: Any) -> None:
-        nonlocal commits
-        commits += 1
-
-    event.listen(db.engine.sync_engine, "commit", count)
-    try:
+    with counting_commits(db) as commits:
         recorder.gate.clear()
         texts = [f"{i % 10}-{i}" for i in range(100)]
         # A building-wide outage: a hundred callbacks at once, WeChat's retry of one among them.
         calls = [inbox.accept(CH, t, f"wechat:{t[0]}", {"text": t}) for t in texts]
         calls.insert(50, inbox.accept(CH, texts[3], f"wechat:{texts[3][0]}", {"text": texts[3]}))
         answers = await asyncio.gather(*calls)
-        stored_in = commits
-    finally:
-        event.remove(db.engine.sync_engine, "commit", count)
+        stored_in = len(commits)
     assert answers.count(False) == 1 and len(await rows(db)) == 100
     assert stored_in <= 5  # one turn at the database per batch, not one per callback
     if not db.is_sqlite:
@@ -202,14 +210,7 @@ async def test_signed_callbacks_are_stored_with_their_nonces_and_a_replay_is_dro
 ) -> None:
     inbox, recorder = Inbox(db, clock.now, "w1"), Recorder()
     inbox.register(CH, recorder)
-    commits = 0
-
-    def count(*_: Any) -> None:
-        nonlocal commits
-        commits += 1
-
-    event.listen(db.engine.sync_engine, "commit", count)
-    try:
+    with counting_commits(db) as commits:
         recorder.gate.clear()
         # A burst of signed callbacks; among them a request replayed at once (its nonce again, another
         # message inside) and WeChat's retry of a message (the same message, a new nonce).
@@ -219,14 +220,12 @@ async def test_signed_callbacks_are_stored_with_their_nonces_and_a_replay_is_dro
         calls.insert(10, inbox.accept(CH, "forged", "wechat:o1", {"text": "forged"}, nonce="n4"))
         calls.insert(20, inbox.accept(CH, "m6", "wechat:o6", {"text": "t6"}, nonce="n-retry"))
         answers = await asyncio.gather(*calls)
-        stored_in = commits
+        stored_in = len(commits)
         # Later: a captured request replayed (an old nonce), and a new message.
         late = [
             await inbox.accept(CH, "forged-2", "wechat:o2", {"text": "forged"}, nonce="n12"),
             await inbox.accept(CH, "m30", "wechat:o2", {"text": "t30"}, nonce="n30"),
         ]
-    finally:
-        event.remove(db.engine.sync_engine, "commit", count)
     assert answers.count(False) == 2 and late == [False, True]
     assert sorted(r.event_id for r in await rows(db)) == sorted(f"m{i}" for i in range(31))
     if not db.is_sqlite:
