@@ -184,10 +184,8 @@ async def test_two_workers_sweeping_at_once_handle_each_event_once(db: Database,
 async def test_a_burst_is_stored_in_a_few_transactions_and_a_repeat_inside_it_is_dropped(
     db: Database, clock: FakeClock
 ) -> None:
-    inbox, recorder = Inbox(db, clock.now, "w1"), Recorder()
-    inbox.register(CH, recorder)
+    inbox, recorder = held_back(db, clock, "w1")
     with counting_commits(db) as commits:
-        recorder.gate.clear()
         texts = [f"{i % 10}-{i}" for i in range(100)]
         # A building-wide outage: a hundred callbacks at once, WeChat's retry of one among them.
         calls = [inbox.accept(CH, t, f"wechat:{t[0]}", {"text": t}) for t in texts]
@@ -208,10 +206,8 @@ async def test_a_burst_is_stored_in_a_few_transactions_and_a_repeat_inside_it_is
 async def test_signed_callbacks_are_stored_with_their_nonces_and_a_replay_is_dropped(
     db: Database, clock: FakeClock
 ) -> None:
-    inbox, recorder = Inbox(db, clock.now, "w1"), Recorder()
-    inbox.register(CH, recorder)
+    inbox, recorder = held_back(db, clock, "w1")
     with counting_commits(db) as commits:
-        recorder.gate.clear()
         # A burst of signed callbacks; among them a request replayed at once (its nonce again, another
         # message inside) and WeChat's retry of a message (the same message, a new nonce).
         calls = [
