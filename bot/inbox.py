@@ -122,7 +122,7 @@ class Inbox:
         nonced = any(arrival.nonce for arrival in arrivals)
         if not nonced or not self.db.is_sqlite:
             # One statement, atomic by itself (no BEGIN and COMMIT on PostgreSQL: the answer to the platform
-            # waits for one round trip instead of three, or five with the nonces). Polled updates and
+            # waits for one round trip instead of three, or four with the nonces). Polled updates and
             # webhooks: the INSERT alone. Signed callbacks on PostgreSQL: their nonces recorded and the
             # events of fresh ones stored in one statement, each nonce counted once in the batch.
             firsts = _firsts(arrivals, {(a.channel, a.nonce) for a in arrivals if a.nonce})
