@@ -215,6 +215,9 @@ async def test_sigkill_again_and_again_loses_nothing(db_url: str, tmp_path: Path
             await tech_task
         if not worker.alive:
             worker.start()
+        # The killer's last restart may still be starting up (no bytecode cache, a busy machine): a SIGTERM
+        # before `run` installs its handler ends it the hard way, which is not the graceful stop tested here.
+        await worker.wait_healthy(timeout=30)
         # Quiet: let every timer due by now fire and every message go out, then stop gracefully.
         await settle(db, timeout=45, quiet=1.5)
         stopped = SystemClock().now()
