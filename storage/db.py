@@ -169,12 +169,18 @@ class Database:
         """A session inside one transaction: committed on success, rolled back on error. On SQLite the
         process's writers take turns, an `urgent` one (a platform waits for its answer) first; one that is
         not waits to begin while the inbox stores events (storage/urgency.py)."""
+        async with self._after_urgent(urgent), self._transaction(urgent) as session:
+            yield session
+
+    @asynccontextmanager
+    async def _after_urgent(self, urgent: bool) -> AsyncIterator[None]:
+        """Wait for the inbox's stores in progress, unless urgent or already inside a transaction or statement
+        of this task (it may hold what they need); inside for the duration."""
         if not urgent and not _INSIDE.get():
             await self.urgency.wait()
         inside = _INSIDE.set(True)
         try:
-            async with self._transaction(urgent) as session:
-                yield session
+            yield
         finally:
             _INSIDE.reset(inside)
 
@@ -204,14 +210,8 @@ class Database:
         DELETE). On PostgreSQL it runs without BEGIN and COMMIT, two round trips fewer, and with `flushed`
         False its commit does not wait for the disk (lost only if the database server itself crashes in
         the next instant); on SQLite it runs in the writers' turn, also without BEGIN and COMMIT."""
-        if not urgent and not _INSIDE.get():
-            await self.urgency.wait()
-        inside = _INSIDE.set(True)
-        try:
-            async with self._one_statement(urgent, flushed) as connection:
-                yield connection
-        finally:
-            _INSIDE.reset(inside)
+        async with self._after_urgent(urgent), self._one_statement(urgent, flushed) as connection:
+            yield connection
 
     @asynccontextmanager
     async def _one_statement(self, urgent: bool, flushed: bool) -> AsyncIterator[AsyncConnection]:
