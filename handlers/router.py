@@ -96,10 +96,39 @@ class Router:
         now = self.services.clock.now()
         token = flood.CURRENT.set(self.limits)
         try:
+            if (alone := await self._answered_alone(inbound, now)) is not None:
+                return alone
             async with self.db.transaction() as session:
                 return await self._in_transaction(session, inbound, now)
         finally:
             flood.CURRENT.reset(token)
+
+    async def _answered_alone(self, event: Inbound, now: datetime) -> Result | None:
+        """PostgreSQL: a tap on a settled button (Accept on an offer already taken: a grab storm's losers)
+        on a channel whose taps this process answers itself, decided by one read and recorded by one
+        statement, with no transaction around them: two round trips instead of five (BEGIN, the answer's
+        row written already sent, COMMIT), so the storm's answers wait less. None: the general path."""
+        if self.db.is_sqlite or not event.callback_id or event.identity.channel not in self.answerers:
+            return None  # SQLite: a statement's turn at the writers' lock costs what a transaction does
+        tap = decode(event.button) if event.kind == Kind.BUTTON else None
+        button = self.routes.buttons.get(type(tap)) if tap is not None else None
+        if button is None or button.quick is None:
+            return None
+        # Autocommit: the read needs no snapshot, and the event log's statement is atomic by itself.
+        async with self.db.one_statement() as connection, AsyncSession(bind=connection) as session:
+            answered = await button.quick(session, event, tap, self.services)
+            if answered is None or any(message.kind != "answer" for message in answered):
+                return None  # not settled (or more than a toast to say): the whole path decides
+            verdict = await flood.first_and_throttle(session, event, now, self.limits)
+        if verdict is None:
+            return Result(duplicate=True)
+        if verdict:  # over the sender's limit: said in the chat, so through the outbox
+            t = Translator(normalize_language(event.language_code, self.services.default_language))
+            out = flood.slow_down(event, t, verdict == "warn")
+            async with self.db.transaction() as session:
+                await write_outbox(session, out, now, answered_here=self.answerers)
+            return Result(outbound=out, throttled=True)
+        return Result(outbound=answered)  # the toast's row is not written: a lost toast is all a crash costs
 
     async def _in_transaction(self, session: AsyncSession, event: Inbound, now: datetime) -> Result:
         verdict = await flood.first_and_throttle(session, event, now, self.limits)

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 
-from sqlalchemy import update
+from sqlalchemy import event, func, select, update
 
 from handlers.buttons import OfferTap
+from handlers.flood import InboundLimits
 from handlers.messages import Kind, Outbound
-from storage.models import Ticket
+from storage.db import Database
+from storage.models import InboundEvent, OutboxMessage, Ticket
 from tests.support.dialogs import file_ticket, ticket
-from tests.support.harness import Harness, add_staff
+from tests.support.harness import CHANNEL, Harness, add_staff
 
 R = "resident"
 NAMES = ("Zhang", "Li", "Wang")
@@ -104,3 +107,72 @@ async def test_a_repeated_delivery_of_a_late_tap_is_answered_once(harness: Harne
     tap = h.inbound("Zhang", Kind.BUTTON, button=accept, callback_id="q")
     first, again = await h.router.handle(tap), await h.router.handle(tap)
     assert [m.text for m in first.outbound] == ["Already taken by Li."] and again.duplicate
+
+
+@contextmanager
+def counting(db: Database) -> Iterator[dict[str, int]]:
+    """The SQL statements and COMMITs the database's engine sends while inside."""
+    seen = {"statements": 0, "commits": 0}
+
+    def statement(*_: object) -> None:
+        seen["statements"] += 1
+
+    def commit(*_: object) -> None:
+        seen["commits"] += 1
+
+    engine = db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", statement)
+    event.listen(engine, "commit", commit)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", statement)
+        event.remove(engine, "commit", commit)
+
+
+async def test_a_late_tap_the_process_answers_itself_is_one_read_and_one_record(harness: Harness) -> None:
+    # Telegram's taps are answered by the process that handled them (bot/outbox/answers.py AnswerNow).
+    h = harness
+    toasts: list[Outbound] = []
+    h.router.answerers[CHANNEL] = toasts.append
+    await add_staff(h, "Zhang")
+    await add_staff(h, "Li")
+    await file_ticket(h, R, photos=0)
+    accept = h.find_choice("Zhang", "Accept").data
+    await h.tap("Li", "Accept")
+    toasts.clear()
+    tap = h.inbound("Zhang", Kind.BUTTON, button=accept, callback_id="q")
+    with counting(h.db) as seen:
+        first = await h.router.handle(tap)
+    again = await h.router.handle(tap)
+    assert [m.text for m in first.outbound] == ["Already taken by Li."] and again.duplicate
+    assert [(m.callback_id, m.text) for m in toasts] == [("q", "Already taken by Li.")]
+    if h.db.is_sqlite:  # the writers' turn costs a statement what it costs a transaction: the whole path
+        assert seen["commits"] == 1
+    else:  # a grab storm's losers: no BEGIN, no row for the toast, no COMMIT
+        assert seen == {"statements": 2, "commits": 0}
+    async with h.db.transaction() as s:  # the tap is in the event log, and nothing of it waits in the outbox
+        logged = select(func.count()).where(InboundEvent.event_id == tap.event_id)
+        assert await s.scalar(logged) == 1
+        assert not (await s.execute(select(OutboxMessage).where(OutboxMessage.status == "pending"))).all()
+
+
+async def test_a_late_tap_over_the_senders_limit_is_told_to_slow_down(harness: Harness) -> None:
+    h = harness
+    toasts: list[Outbound] = []
+    h.router.answerers[CHANNEL] = toasts.append
+    await add_staff(h, "Zhang")
+    await add_staff(h, "Li")
+    await file_ticket(h, R, photos=0)
+    accept = h.find_choice("Zhang", "Accept").data
+    await h.tap("Li", "Accept")
+    toasts.clear()
+    h.router.limits = InboundLimits(flood_burst=2, flood_per_minute=6)
+    for i in range(4):
+        await h.router.handle(h.inbound("Zhang", Kind.BUTTON, button=accept, callback_id=f"q{i}"))
+    assert [(m.callback_id, m.text[:30]) for m in toasts] == [
+        ("q0", "Already taken by Li."),
+        ("q1", "Already taken by Li."),
+        ("q2", "You're sending messages faster"),
+        ("q3", ""),  # a silent answer: the spinner stops, the warning is not repeated
+    ]
