@@ -9,6 +9,7 @@ from typing import Any
 from telegram import Bot, Message, Update
 from telegram.error import TelegramError
 
+from bot.inbox import waiting_on_the_network
 from handlers.messages import Identity, Inbound, Kind, Photo
 
 log = logging.getLogger(__name__)
@@ -88,10 +89,11 @@ async def _download(bot: Bot, file_id: str, size: int | None, max_bytes: int) ->
     if size is not None and size > max_bytes:
         return Photo(data=None, size=size, file_ref=file_id, problem="too_large")
     try:
-        file = await bot.get_file(file_id)
-        if file.file_size is not None and file.file_size > max_bytes:
-            return Photo(data=None, size=file.file_size, file_ref=file_id, problem="too_large")
-        data = bytes(await file.download_as_bytearray())
+        async with waiting_on_the_network():  # a slow download holds up no other chat's event
+            file = await bot.get_file(file_id)
+            if file.file_size is not None and file.file_size > max_bytes:
+                return Photo(data=None, size=file.file_size, file_ref=file_id, problem="too_large")
+            data = bytes(await file.download_as_bytearray())
     except TelegramError as exc:
         # The handler asks to send it again; the dialog state stays as it was.
         log.warning("photo download failed: %s", exc)

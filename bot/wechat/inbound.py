@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bot.inbox import waiting_on_the_network
 from bot.wechat.chats import ChatStore
 from handlers.messages import Identity, Inbound, Kind, Photo
 
@@ -87,7 +88,8 @@ class InboundTranslator:
         if msg_type == "text":
             return await self._text(msg.get("Content", ""), msg.get("bizmsgmenuid", ""), base, choices)
         if msg_type == "image":
-            photo = await self.fetch_photo(msg.get("MediaId", ""), msg.get("PicUrl", ""))
+            async with waiting_on_the_network():  # a slow download holds up no other chat's event
+                photo = await self.fetch_photo(msg.get("MediaId", ""), msg.get("PicUrl", ""))
             return {"kind": Kind.PHOTO, "photo": photo}
         if msg_type == "location":
             return {

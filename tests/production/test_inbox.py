@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import event, select
 
-from bot.inbox import LEASE, Inbox
+from bot.inbox import LEASE, Inbox, waiting_on_the_network
 from dispatch.clock import FakeClock
 from storage.db import Database
 from storage.models import InboxEvent
@@ -242,3 +242,42 @@ async def test_a_request_gone_before_its_commit_is_still_handled(db: Database, c
     await asyncio.gather(call, return_exceptions=True)
     await inbox.settle()
     assert recorder.handled == ["still here"] and await rows(db) == []
+
+
+async def test_an_event_waiting_on_the_network_lets_another_chat_take_its_turn(
+    db: Database, clock: FakeClock
+) -> None:
+    inbox = Inbox(db, clock.now, "w1", concurrency=1)
+    download = asyncio.Event()  # a resident's photo on a slow link
+    handled: list[str] = []
+    running, most = 0, 0
+
+    async def process(payload: dict[str, Any]) -> bool:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        try:
+            await asyncio.sleep(0.01)
+            if payload["text"] == "photo":
+                async with waiting_on_the_network():
+                    running -= 1
+                    await download.wait()
+                    running += 1
+            handled.append(payload["text"])
+            return True
+        finally:
+            running -= 1
+
+    inbox.register(CH, process)
+    await inbox.accept(CH, "e1", "slow-chat", {"text": "photo"})
+    await inbox.accept(CH, "e2", "other-chat", {"text": "hello"})
+    async with asyncio.timeout(5):  # not held up by the download
+        while handled != ["hello"]:
+            await asyncio.sleep(0.01)
+    download.set()
+    for i in range(5):  # the slot came back once, and only once: still one event handled at a time
+        await inbox.accept(CH, f"later{i}", f"chat{i}", {"text": f"later{i}"})
+    await inbox.settle()
+    assert handled[:2] == ["hello", "photo"] and len(handled) == 7
+    assert most == 1
+    assert await inbox.pending() == 0
