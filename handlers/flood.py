@@ -29,7 +29,7 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from handlers.i18n import Translator
 from handlers.messages import Inbound, Kind, Outbound
@@ -78,6 +78,19 @@ async def first_and_throttle(
     return await throttle(session, inbound, now, limits)
 
 
+async def first_and_throttle_alone(
+    connection: AsyncConnection, inbound: Inbound, now: datetime, limits: InboundLimits
+) -> str | None:
+    """PostgreSQL, on a connection in autocommit: `first_and_throttle` as one statement standing alone."""
+    channel, sender = inbound.identity.channel, inbound.identity.external_id
+    if not _counted(inbound, limits):
+        params = {"b_channel": channel, "b_event": inbound.event_id, "b_now": now}
+        logged = await connection.execute(log_event("postgresql"), params)
+        return "" if logged.rowcount else None
+    interval, tolerance = _pace(limits)
+    return await _throttle_in_one(connection, channel, sender, now, interval, tolerance, inbound.event_id)
+
+
 async def throttle(session: AsyncSession, inbound: Inbound, now: datetime, limits: InboundLimits) -> str:
     """Empty when the event may be handled; "warn" or "drop" when the sender is over the limit."""
     if not _counted(inbound, limits):
@@ -106,7 +119,7 @@ async def _throttle_in_two(
 
 
 async def _throttle_in_one(
-    session: AsyncSession,
+    session: AsyncSession | AsyncConnection,
     channel: str,
     sender: str,
     now: datetime,

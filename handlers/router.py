@@ -19,7 +19,7 @@ from handlers.intake.entry import start_intake
 from handlers.matters.flow import start_report
 from handlers.messages import Inbound, Kind, Outbound
 from handlers.outbox import write_outbox
-from handlers.routes import Routes, build_routes
+from handlers.routes import QuickTap, Routes, build_routes
 from handlers.templates.render import render
 from storage.conversations import Conversations
 from storage.db import Database, is_transient
@@ -96,57 +96,69 @@ class Router:
         now = self.services.clock.now()
         token = flood.CURRENT.set(self.limits)
         try:
-            if (alone := await self._answered_alone(inbound, now)) is not None:
-                return alone
+            quick = self._quick(inbound)
+            if quick is not None and not self.db.is_sqlite and inbound.identity.channel in self.answerers:
+                if (alone := await self._answered_alone(inbound, now, *quick)) is not None:
+                    return alone
+                quick = None  # read just now, and not settled: the whole path decides
             async with self.db.transaction() as session:
-                return await self._in_transaction(session, inbound, now)
+                return await self._in_transaction(session, inbound, now, quick)
         finally:
             flood.CURRENT.reset(token)
 
-    async def _answered_alone(self, event: Inbound, now: datetime) -> Result | None:
-        """PostgreSQL: a tap on a settled button (Accept on an offer already taken: a grab storm's losers)
-        on a channel whose taps this process answers itself, decided by one read and recorded by one
-        statement, with no transaction around them: two round trips instead of five (BEGIN, the answer's
-        row written already sent, COMMIT), so the storm's answers wait less. None: the general path."""
-        if self.db.is_sqlite or not event.callback_id or event.identity.channel not in self.answerers:
-            return None  # SQLite: a statement's turn at the writers' lock costs what a transaction does
-        tap = decode(event.button) if event.kind == Kind.BUTTON else None
+    def _quick(self, event: Inbound) -> tuple[object, QuickTap] | None:
+        """The tap and its button's short way, for a tap on a button kind that has one."""
+        if event.kind != Kind.BUTTON or not event.callback_id:
+            return None
+        tap = decode(event.button)
         button = self.routes.buttons.get(type(tap)) if tap is not None else None
         if button is None or button.quick is None:
             return None
-        # Autocommit: the read needs no snapshot, and the event log's statement is atomic by itself.
-        async with self.db.one_statement() as connection, AsyncSession(bind=connection) as session:
-            answered = await button.quick(session, event, tap, self.services)
+        return tap, button.quick
+
+    async def _answered_alone(
+        self, event: Inbound, now: datetime, tap: object, quick: QuickTap
+    ) -> Result | None:
+        """PostgreSQL: a tap on a settled button (Accept on an offer already taken: a grab storm's losers)
+        on a channel whose taps this process answers itself, decided by one read and recorded by one
+        statement, with no transaction around them: two round trips instead of five (BEGIN, the answer's
+        row written already sent, COMMIT), so the storm's answers wait less. None: the whole path.
+        (On SQLite a statement's turn at the writers' lock costs what a transaction's does.)"""
+        # Autocommit: the read needs no snapshot, and the event log's statement is atomic by itself. On the
+        # connection, not a session: nothing here is an ORM object, and a session's machinery cost more
+        # than the two statements.
+        async with self.db.one_statement() as connection:
+            answered = await quick(connection, event, tap, self.services)
             if answered is None or any(message.kind != "answer" for message in answered):
-                return None  # not settled (or more than a toast to say): the whole path decides
-            verdict = await flood.first_and_throttle(session, event, now, self.limits)
+                return None  # not settled (or more than a toast to say)
+            verdict = await flood.first_and_throttle_alone(connection, event, now, self.limits)
         if verdict is None:
             return Result(duplicate=True)
-        if verdict:  # over the sender's limit: said in the chat, so through the outbox
-            t = Translator(normalize_language(event.language_code, self.services.default_language))
-            out = flood.slow_down(event, t, verdict == "warn")
+        if verdict:
             async with self.db.transaction() as session:
-                await write_outbox(session, out, now, answered_here=self.answerers)
-            return Result(outbound=out, throttled=True)
+                return await self._slowed(session, event, now, verdict)
         return Result(outbound=answered)  # the toast's row is not written: a lost toast is all a crash costs
 
-    async def _in_transaction(self, session: AsyncSession, event: Inbound, now: datetime) -> Result:
+    async def _slowed(self, session: AsyncSession, event: Inbound, now: datetime, verdict: str) -> Result:
+        """A sender over the limit is told to slow down (once a flood; a tap's spinner just stops)."""
+        t = Translator(normalize_language(event.language_code, self.services.default_language))
+        out = flood.slow_down(event, t, verdict == "warn")
+        await write_outbox(session, out, now, answered_here=self.answerers)
+        return Result(outbound=out, throttled=True)
+
+    async def _in_transaction(
+        self, session: AsyncSession, event: Inbound, now: datetime, quick: tuple[object, QuickTap] | None
+    ) -> Result:
         verdict = await flood.first_and_throttle(session, event, now, self.limits)
         if verdict is None:
             return Result(duplicate=True)
         if verdict:
-            t = Translator(normalize_language(event.language_code, self.services.default_language))
-            out = flood.slow_down(event, t, verdict == "warn")
-            await write_outbox(session, out, now, answered_here=self.answerers)
-            return Result(outbound=out, throttled=True)
-        if event.kind == Kind.BUTTON and event.callback_id:
-            tap = decode(event.button)
-            button = self.routes.buttons.get(type(tap)) if tap is not None else None
-            if button is not None and button.quick is not None:
-                answered = await button.quick(session, event, tap, self.services)
-                if answered is not None:
-                    await write_outbox(session, answered, now, answered_here=self.answerers)
-                    return Result(outbound=answered)
+            return await self._slowed(session, event, now, verdict)
+        if quick is not None:
+            answered = await quick[1](session, event, quick[0], self.services)
+            if answered is not None:
+                await write_outbox(session, answered, now, answered_here=self.answerers)
+                return Result(outbound=answered)
         ctx = await self._context(session, event)
         await route(ctx, self.routes)
         if ctx.inbound.callback_id:

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from handlers.buttons import (
     AssignTap,
@@ -68,7 +68,11 @@ Dialog = Callable[[Context, "str | None"], Awaitable[None]]
 # In a group chat: True when the handler took the event.
 GroupHandler = Callable[[Context], Awaitable[bool]]
 # A tap answered from one read, before the event's person and conversation rows; None takes the whole path.
-QuickTap = Callable[[AsyncSession, Inbound, Any, Services], Awaitable["list[Outbound] | None"]]
+# A tap answered from one read when it can change nothing; run in the event's transaction, or on PostgreSQL on
+# a connection of its own (handlers/router.py).
+QuickTap = Callable[
+    [AsyncSession | AsyncConnection, Inbound, Any, Services], Awaitable["list[Outbound] | None"]
+]
 
 
 @dataclass(frozen=True)

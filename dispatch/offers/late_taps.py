@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Executable, and_, bindparam, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import aliased
 
 from dispatch.lifecycle import Status
@@ -80,7 +80,9 @@ _READ: Executable = (
 )
 
 
-async def read_tap(session: AsyncSession, token: str, channel: str, external_id: str) -> OfferTap | None:
+async def read_tap(
+    session: AsyncSession | AsyncConnection, token: str, channel: str, external_id: str
+) -> OfferTap | None:
     """The offer copy with this button token and what its tap needs, in one query; None if unknown."""
     params: dict[str, Any] = {"b_token": token, "b_channel": channel, "b_external": external_id}
     row = (await session.execute(_READ, params)).first()

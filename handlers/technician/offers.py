@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from dispatch.notices import Notices
 from dispatch.offers.grab import grab
@@ -73,7 +73,7 @@ def grab_answer(t: Translator, reason: str, number: str, holder: str) -> str | N
 
 
 async def quick_offer_tap(
-    session: AsyncSession, inbound: Inbound, tap: OfferTap, services: Services
+    session: AsyncSession | AsyncConnection, inbound: Inbound, tap: OfferTap, services: Services
 ) -> list[Outbound] | None:
     """Accept on an offer already taken or cancelled: answered from one read (a grab storm's losers)."""
     if tap.action != OfferTap.ACCEPT:
