@@ -24,7 +24,6 @@ import json
 import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -34,6 +33,7 @@ from sqlalchemy import Insert, Table, and_, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bot.batching import Batcher
+from bot.inbox_slots import Slots
 from bot.outbox.channel import backoff
 from storage.db import Database
 from storage.inbox_statements import FRESH_INSERT
@@ -47,34 +47,6 @@ LEASE = 60.0  # seconds an accepted event is its worker's before any worker's sw
 SWEEP_BATCH = 100
 CLOSE_WAIT = 10.0  # seconds a clean stop waits for events being handled
 NONCE_SUFFIX = "#nonce"  # a signed request's nonce is logged under its channel's name with this suffix
-
-
-class _Slot:
-    """The handling slot an event holds, for `waiting_on_the_network` to hand on meanwhile."""
-
-    def __init__(self, slots: asyncio.Semaphore) -> None:
-        self.slots = slots
-        self.held = False
-
-
-_SLOT: ContextVar[_Slot | None] = ContextVar("inbox_slot", default=None)
-
-
-@contextlib.asynccontextmanager
-async def waiting_on_the_network() -> AsyncIterator[None]:
-    """Inside an event's handling: its slot goes to another event while this one waits on the network (a
-    photo's download), and is taken back after; elsewhere, nothing."""
-    slot = _SLOT.get()
-    if slot is None or not slot.held:
-        yield
-        return
-    slot.held = False
-    slot.slots.release()
-    try:
-        yield
-    finally:
-        await slot.slots.acquire()  # if cancelled here, not held: the handling's end releases nothing
-        slot.held = True
 
 
 class ChatLocks:
@@ -119,10 +91,8 @@ class Inbox:
         self.locks = ChatLocks()
         self.tasks: set[asyncio.Task[None]] = set()
         # Events handled at once: a burst's work then holds a few database connections, and the next
-        # callback's INSERT finds one free instead of queueing behind all of it. Few: the handlers work on
-        # one CPU, and more of them at once only interleave, so every answer and reply of a burst comes later.
-        # An event waiting on the network gives its slot up meanwhile (`waiting_on_the_network`).
-        self._slots = asyncio.Semaphore(concurrency)
+        # callback's INSERT finds one free instead of queueing behind all of it (see bot/inbox_slots.py).
+        self._slots = Slots(concurrency)
         self._accepts: Batcher[_Arrival, int | None] = Batcher(self._store)
         self._handled: Batcher[int, None] = Batcher(self._forget)
 
@@ -352,19 +322,12 @@ class Inbox:
 
     async def _handle(self, row_id: int, channel: str, payload: dict[str, Any]) -> None:
         processor = self.processors.get(channel)
-        slot = _Slot(self._slots)
-        token = _SLOT.set(slot)
         try:
-            await self._slots.acquire()
-            slot.held = True
-            handled = processor is not None and await processor(payload)
+            async with self._slots.hold():
+                handled = processor is not None and await processor(payload)
         except Exception:
             log.exception("inbox: handling %s event %s failed", channel, row_id)
             handled = False
-        finally:
-            _SLOT.reset(token)
-            if slot.held:
-                self._slots.release()
         if handled:
             self._handled.submit(row_id)
             return

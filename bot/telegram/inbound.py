@@ -9,7 +9,7 @@ from typing import Any
 from telegram import Bot, Message, Update
 from telegram.error import TelegramError
 
-from bot.inbox import waiting_on_the_network
+from bot.inbox_slots import waiting_on_the_network
 from handlers.messages import Identity, Inbound, Kind, Photo
 
 log = logging.getLogger(__name__)

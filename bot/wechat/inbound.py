@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.inbox import waiting_on_the_network
+from bot.inbox_slots import waiting_on_the_network
 from bot.wechat.chats import ChatStore
 from handlers.messages import Identity, Inbound, Kind, Photo
 

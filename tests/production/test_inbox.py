@@ -11,7 +11,8 @@ from typing import Any
 
 from sqlalchemy import event, select
 
-from bot.inbox import LEASE, Inbox, waiting_on_the_network
+from bot.inbox import LEASE, Inbox
+from bot.inbox_slots import waiting_on_the_network
 from dispatch.clock import FakeClock
 from storage.db import Database
 from storage.models import InboxEvent
@@ -249,6 +250,7 @@ async def test_an_event_waiting_on_the_network_lets_another_chat_take_its_turn(
 ) -> None:
     inbox = Inbox(db, clock.now, "w1", concurrency=1)
     download = asyncio.Event()  # a resident's photo on a slow link
+    other_chat = asyncio.Event()
     handled: list[str] = []
     running, most = 0, 0
 
@@ -264,6 +266,8 @@ async def test_an_event_waiting_on_the_network_lets_another_chat_take_its_turn(
                     await download.wait()
                     running += 1
             handled.append(payload["text"])
+            if payload["text"] == "hello":
+                other_chat.set()
             return True
         finally:
             running -= 1
@@ -272,8 +276,8 @@ async def test_an_event_waiting_on_the_network_lets_another_chat_take_its_turn(
     await inbox.accept(CH, "e1", "slow-chat", {"text": "photo"})
     await inbox.accept(CH, "e2", "other-chat", {"text": "hello"})
     async with asyncio.timeout(5):  # not held up by the download
-        while handled != ["hello"]:
-            await asyncio.sleep(0.01)
+        await other_chat.wait()
+    assert handled == ["hello"]
     download.set()
     for i in range(5):  # the slot came back once, and only once: still one event handled at a time
         await inbox.accept(CH, f"later{i}", f"chat{i}", {"text": f"later{i}"})
