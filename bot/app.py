@@ -115,6 +115,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None, site: Site | No
         lease=settings.baoxiu_inbox_lease,
         concurrency=settings.baoxiu_inbox_concurrency,
     )
+    sender.patience = inbox.quiet
     return App(settings, db, site, services, router, sender, inbox, channels)
 
 

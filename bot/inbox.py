@@ -90,6 +90,8 @@ class Inbox:
         self.processors: dict[str, Processor] = {}
         self.locks = ChatLocks()
         self.tasks: set[asyncio.Task[None]] = set()
+        self._idle = asyncio.Event()  # set while no accepted event waits or is being handled
+        self._idle.set()
         # Events handled at once: a burst's work then holds a few database connections, and the next
         # callback's INSERT finds one free instead of queueing behind all of it (see bot/inbox_slots.py).
         self._slots = Slots(concurrency)
@@ -310,7 +312,20 @@ class Inbox:
     def _spawn(self, work: Awaitable[None]) -> None:
         task = asyncio.ensure_future(work)
         self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        self._idle.clear()
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self.tasks.discard(task)
+        if not self.tasks:
+            self._idle.set()
+
+    async def quiet(self, at_most: float) -> None:
+        """Wait until no accepted event waits or is being handled, at most `at_most` seconds (work that can
+        wait lets the answers and replies go first)."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(at_most):  # not wait_for: see bot/wechat/client.py
+                await self._idle.wait()
 
     async def _when_accepted(
         self, accepted: asyncio.Future[int | None], channel: str, chat_key: str, payload: dict[str, Any]

@@ -31,6 +31,8 @@ from storage.models import OutboxMessage
 from storage.repositories import Outbox
 
 log = logging.getLogger(__name__)
+# Seconds an edit with nothing behind it in its chat waits for the events being handled (see drain).
+EDIT_PATIENCE = 0.5
 
 
 class Host(Protocol):
@@ -46,6 +48,8 @@ class Host(Protocol):
     reservations: Reservations
     wall: Callable[[], datetime]
     sleep: Callable[[float], Awaitable[None]]
+    # Waits while the worker's inbound events are being handled, at most the given seconds.
+    patience: Callable[[float], Awaitable[None]]
 
     @property
     def fast(self) -> frozenset[str]:
@@ -105,6 +109,11 @@ class ChatDrain:
                     if row.next_attempt_at > self.host.clock.now() or not await self._extend(lane):
                         return finished
                     n = self._run(rows, i)
+                    if row.edit_ref and i + n == len(rows) and len(rows) < PREFETCH:
+                        # An edit that nothing in its chat waits behind (a grabbed offer's other copies,
+                        # a hundred at once) goes after the events being handled: the taps that made it
+                        # are answered first.
+                        await self.host.patience(EDIT_PATIENCE)
                     outcome = await self._deliver(row, lane, unrecorded, rows[i + 1 : i + n])
                     if outcome not in ("sent", "skipped", "failed"):
                         return finished

@@ -49,6 +49,10 @@ log = logging.getLogger(__name__)
 FIRST_CLAIM = 16  # chats claimed before the rest of a pass (see _claim_and_spawn)
 
 
+async def _impatient(seconds: float) -> None:
+    """Waits for nothing."""
+
+
 def utc_now() -> datetime:
     """Wall-clock time: leases and rate limits are about real seconds, whatever the domain clock says."""
     return datetime.now(UTC)
@@ -91,6 +95,8 @@ class OutboxSender:
         self.outcomes = Outcomes(db, clock, wall, self.wake)
         self.reservations = Reservations(db, wall, self.owner, lease, sleep)
         self.chats = ChatDrain(self)
+        # What an edit that nothing waits behind yields to (the app's inbox: Inbox.quiet); nothing by default.
+        self.patience: Callable[[float], Awaitable[None]] = _impatient
 
     def use_wall(self, wall: Callable[[], datetime], sleep: Callable[[float], Awaitable[None]]) -> None:
         """Leases and rate limits on another wall clock (a test's fake one, whose sleep moves it on)."""
