@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from bot.inbox import Inbox
+from bot.inbox_slots import by_backend
 from bot.outbox.channel import Delivery
 from bot.outbox.sender import OutboxSender
 from bot.settings import Settings
@@ -113,7 +114,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None, site: Site | No
         clock.now,
         sender.owner,
         lease=settings.baoxiu_inbox_lease,
-        concurrency=settings.baoxiu_inbox_concurrency,
+        concurrency=settings.baoxiu_inbox_concurrency or by_backend(db.is_sqlite),
     )
     sender.patience = inbox.quiet
     return App(settings, db, site, services, router, sender, inbox, channels)

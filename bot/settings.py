@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     baoxiu_worker_id: str = Field(default="", max_length=100)
     # The inbox (webhooks, WeChat callbacks): events handled at once per worker (the rest wait, stored, so the
     # answers to new ones never queue behind them), and seconds before another worker takes a dead one's.
-    baoxiu_inbox_concurrency: int = Field(default=4, ge=1, le=256)
+    baoxiu_inbox_concurrency: int | None = Field(default=None, ge=1, le=256)  # None: by backend (inbox_slots)
     baoxiu_inbox_lease: float = Field(default=60.0, ge=5, le=3600)
     # Inbound flood control per sender: a burst, then so many events a minute (0 turns it off).
     baoxiu_flood_burst: int = Field(default=15, ge=1, le=1000)
