@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -16,27 +15,9 @@ from bot.inbox_slots import waiting_on_the_network
 from dispatch.clock import FakeClock
 from storage.db import Database
 from storage.models import InboxEvent
+from tests.support.inbox import Recorder
 
 CH = "wechat"
-
-
-class Recorder:
-    """A processor that records what it handled, can be held back, and can fail a number of times."""
-
-    def __init__(self) -> None:
-        self.handled: list[str] = []
-        self.gate = asyncio.Event()
-        self.gate.set()
-        self.failures = 0
-
-    async def __call__(self, payload: dict[str, Any]) -> bool:
-        await self.gate.wait()
-        await asyncio.sleep(random.uniform(0, 0.01))  # handling takes a varying while
-        if self.failures:
-            self.failures -= 1
-            return False
-        self.handled.append(payload["text"])
-        return True
 
 
 @contextlib.contextmanager

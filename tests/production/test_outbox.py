@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,55 +21,13 @@ from dispatch import staff
 from dispatch.clock import FakeClock
 from dispatch.tickets import Draft, submit
 from handlers.messages import Outbound
-from handlers.outbox import write_outbox
 from storage.db import Database
 from storage.models import OutboxLane, OutboxMessage, RateLimit, TicketEvent
 from tests.fakes.telegram_objects import TokenBucket
 from tests.support.harness import RecordingDelivery
+from tests.support.outbox import SlowDelivery, drain, queue
 
 CH = "test"
-
-
-class SlowDelivery(RecordingDelivery):
-    """Records like a phone, with a delay per message and the wall time of each arrival."""
-
-    def __init__(self, delay: float = 0.0) -> None:
-        super().__init__()
-        self.delay = delay
-        self.arrivals: list[tuple[str, float]] = []
-        self.errors_for: dict[str, list[DeliveryError]] = defaultdict(list)
-        self.in_flight: dict[str, int] = defaultdict(int)
-        self.overlaps = 0
-
-    async def deliver(self, message: Outbound, edit_target: str | None) -> str | None:
-        self.in_flight[message.chat_id] += 1
-        if self.in_flight[message.chat_id] > 1:
-            self.overlaps += 1
-        try:
-            if self.delay:
-                await asyncio.sleep(self.delay)
-            errors = self.errors_for.get(message.chat_id)
-            if errors:
-                raise errors.pop(0)
-            self.arrivals.append((message.chat_id, time.monotonic()))
-            return await super().deliver(message, edit_target)
-        finally:
-            self.in_flight[message.chat_id] -= 1
-
-
-async def queue(db: Database, now: datetime, messages: list[Outbound]) -> None:
-    async with db.transaction() as session:
-        await write_outbox(session, messages, now)
-
-
-async def drain(*senders: OutboxSender, rounds: int = 200) -> None:
-    for _ in range(rounds):
-        counts = await asyncio.gather(*(s.run_once() for s in senders))
-        if not any(counts) and not await senders[0].pending_count():
-            return
-        if not any(counts):
-            await asyncio.sleep(0.05)
-    raise AssertionError("outbox never drained")
 
 
 def texts(delivery: RecordingDelivery, chat: str) -> list[str]:

@@ -13,11 +13,11 @@ from bot.outbox.sender import OutboxSender
 from dispatch.clock import FakeClock
 from handlers.messages import Outbound
 from storage.db import Database
-from tests.production.test_inbox import CH as INBOX_CH
-from tests.production.test_inbox import Recorder
-from tests.production.test_outbox import SlowDelivery, drain, queue
+from tests.support.inbox import Recorder
+from tests.support.outbox import SlowDelivery, drain, queue
 
 CH = "test"
+INBOX_CH = "wechat"
 
 
 async def test_only_an_edit_nothing_waits_behind_yields(db: Database, clock: FakeClock) -> None:
