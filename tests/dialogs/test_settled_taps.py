@@ -130,9 +130,9 @@ def counting(db: Database) -> Iterator[dict[str, int]]:
         event.remove(engine, "commit", commit)
 
 
-async def test_a_late_tap_the_process_answers_itself_is_one_read_and_one_record(harness: Harness) -> None:
-    # Telegram's taps are answered by the process that handled them (bot/outbox/answers.py AnswerNow).
-    h = harness
+async def lost_with_toasts_answered_here(h: Harness) -> tuple[str, list[Outbound]]:
+    """Li took the offer; Zhang's Accept button, and the toasts the process answers itself from now on (as
+    Telegram's are: bot/outbox/answers.py AnswerNow)."""
     toasts: list[Outbound] = []
     h.router.answerers[CHANNEL] = toasts.append
     await add_staff(h, "Zhang")
@@ -141,6 +141,12 @@ async def test_a_late_tap_the_process_answers_itself_is_one_read_and_one_record(
     accept = h.find_choice("Zhang", "Accept").data
     await h.tap("Li", "Accept")
     toasts.clear()
+    return accept, toasts
+
+
+async def test_a_late_tap_the_process_answers_itself_is_one_read_and_one_record(harness: Harness) -> None:
+    h = harness
+    accept, toasts = await lost_with_toasts_answered_here(h)
     tap = h.inbound("Zhang", Kind.BUTTON, button=accept, callback_id="q")
     with counting(h.db) as seen:
         first = await h.router.handle(tap)
@@ -159,14 +165,7 @@ async def test_a_late_tap_the_process_answers_itself_is_one_read_and_one_record(
 
 async def test_a_late_tap_over_the_senders_limit_is_told_to_slow_down(harness: Harness) -> None:
     h = harness
-    toasts: list[Outbound] = []
-    h.router.answerers[CHANNEL] = toasts.append
-    await add_staff(h, "Zhang")
-    await add_staff(h, "Li")
-    await file_ticket(h, R, photos=0)
-    accept = h.find_choice("Zhang", "Accept").data
-    await h.tap("Li", "Accept")
-    toasts.clear()
+    accept, toasts = await lost_with_toasts_answered_here(h)
     h.router.limits = InboundLimits(flood_burst=2, flood_per_minute=6)
     for i in range(4):
         await h.router.handle(h.inbound("Zhang", Kind.BUTTON, button=accept, callback_id=f"q{i}"))
