@@ -155,7 +155,8 @@ class Router:
         if verdict:
             return await self._slowed(session, event, now, verdict)
         if quick is not None:
-            answered = await quick[1](session, event, quick[0], self.services)
+            tap, short_way = quick
+            answered = await short_way(session, event, tap, self.services)
             if answered is not None:
                 await write_outbox(session, answered, now, answered_here=self.answerers)
                 return Result(outbound=answered)

@@ -67,9 +67,8 @@ Command = Callable[[Context], Awaitable[None]]
 Dialog = Callable[[Context, "str | None"], Awaitable[None]]
 # In a group chat: True when the handler took the event.
 GroupHandler = Callable[[Context], Awaitable[bool]]
-# A tap answered from one read, before the event's person and conversation rows; None takes the whole path.
-# A tap answered from one read when it can change nothing; run in the event's transaction, or on PostgreSQL on
-# a connection of its own (handlers/router.py).
+# A tap answered from one read when it can change nothing, before the event's person and conversation rows;
+# None takes the whole path. Run in the event's transaction, or on PostgreSQL on a connection of its own.
 QuickTap = Callable[
     [AsyncSession | AsyncConnection, Inbound, Any, Services], Awaitable["list[Outbound] | None"]
 ]
