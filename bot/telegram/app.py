@@ -10,6 +10,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHand
 from bot.settings import Settings
 from bot.telegram.inbound import CHANNEL, to_inbound
 from bot.telegram.processor import PerChatUpdateProcessor
+from bot.telegram.request import AiohttpRequest
 from handlers.i18n import N_, Translator
 from handlers.router import Result, Router
 
@@ -32,18 +33,18 @@ POOL_WAIT = 30.0  # seconds
 def build_application(settings: Settings, router: Router) -> Application:  # type: ignore[type-arg]
     """An Application wired to our router; nothing is started here."""
     assert settings.telegram_bot_token is not None
+    # Calls go through aiohttp, not PTB's httpx (see request.py). The sender keeps at most
+    # TELEGRAM_CONNECTIONS calls in flight (TelegramDelivery); a call that finds every connection busy
+    # waits for one rather than failing after PTB's 1 s default.
+    calls = AiohttpRequest(settings.telegram_connections + SPARE_CONNECTIONS, pool_timeout=POOL_WAIT)
     app = (
         ApplicationBuilder()
         .token(settings.telegram_bot_token.get_secret_value())
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_file_base_url)
         .concurrent_updates(PerChatUpdateProcessor())
-        # httpcore walks every pooled connection (and every request queued for one) on each call: PTB's
-        # default of 256 cost more CPU than the calls themselves under load. The sender keeps at most
-        # TELEGRAM_CONNECTIONS calls in flight (TelegramDelivery); a call that finds every connection busy
-        # waits for one rather than failing after PTB's 1 s default.
-        .connection_pool_size(settings.telegram_connections + SPARE_CONNECTIONS)
-        .pool_timeout(POOL_WAIT)
+        .request(calls)
+        .get_updates_request(AiohttpRequest(1))
         .build()
     )
     max_bytes = settings.baoxiu_max_photo_mb * 1024 * 1024

@@ -7,7 +7,6 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TypedDict
 
-import httpx
 from telegram import (
     Bot,
     InlineKeyboardButton,
@@ -29,6 +28,7 @@ from telegram.error import (
 )
 
 from bot.outbox.channel import DeliveryError
+from bot.telegram.request import is_no_answer, is_unreachable
 from handlers.messages import Outbound, ReplyKeyboard
 from storage.media import MediaStore
 
@@ -116,7 +116,7 @@ class TelegramDelivery:
         except ChatMigrated as exc:
             raise DeliveryError(f"group moved to {exc.new_chat_id}", permanent=True) from exc
         except TimedOut as exc:
-            if message.kind == "send" and isinstance(exc.__cause__, httpx.ReadTimeout):
+            if message.kind == "send" and is_no_answer(exc):
                 # The request was out and Telegram did not answer in time: it may have delivered the message,
                 # and a second copy (an offer with a live Accept button) is worse than a missing one.
                 raise DeliveryError(f"no answer: {exc}", in_doubt=True, settle=self.timeout) from exc
@@ -125,7 +125,7 @@ class TelegramDelivery:
             raise DeliveryError(f"timed out: {exc}", outage=True) from exc
         except NetworkError as exc:
             # No answer at all (refused, reset, DNS) is an outage; an HTTP 5xx answer is this message's retry.
-            unreachable = isinstance(exc.__cause__, httpx.TransportError)
+            unreachable = is_unreachable(exc)
             raise DeliveryError(f"{type(exc).__name__}: {exc}", outage=unreachable) from exc
         except TelegramError as exc:
             raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc

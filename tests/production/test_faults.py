@@ -11,12 +11,12 @@ from pathlib import Path
 
 from sqlalchemy import select
 from telegram import Bot
-from telegram.request import HTTPXRequest
 
 from bot.app import build_app
 from bot.settings import Settings
 from bot.telegram.outbound import TelegramDelivery
 from bot.telegram.rates import telegram_limits
+from bot.telegram.request import AiohttpRequest
 from handlers.messages import Outbound
 from handlers.outbox import write_outbox
 from storage.models import OutboxMessage
@@ -47,7 +47,7 @@ async def test_everything_arrives_in_order_within_the_limits(db_url: str, tmp_pa
     app = build_app(settings)
     await app.start()
     # Short timeouts, so a slow server is a timeout within the test's time.
-    request = HTTPXRequest(connection_pool_size=32, read_timeout=1.0, write_timeout=1.0, connect_timeout=1.0)
+    request = AiohttpRequest(32, read_timeout=1.0, write_timeout=1.0, connect_timeout=1.0)
     bot = Bot(
         "123456:TEST-TOKEN", base_url=server.base_url, base_file_url=server.file_base_url, request=request
     )
