@@ -108,7 +108,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None, site: Site | No
         flood_per_minute=settings.baoxiu_flood_per_minute,
         max_open_per_day=settings.baoxiu_max_open_tickets_per_day,
     )
-    router = Router(db, services, wake=sender.wake, limits=limits)
+    router = Router(db, services, wake=sender.wake_lanes, limits=limits, wake_taps=sender.wake_taps)
     inbox = Inbox(
         db,
         clock.now,

@@ -53,10 +53,14 @@ class Router:
         wake: Callable[[], None] | None = None,
         limits: flood.InboundLimits | None = None,
         routes: Routes | None = None,
+        wake_taps: Callable[[], None] | None = None,
     ) -> None:
         self.db = db
         self.services = services
         self.wake = wake or (lambda: None)
+        # What a tap's answer left for the outbox wakes (by default `wake`): on Telegram every tap is answered
+        # here, and waking the answers' claim after each event cost it a transaction that found nothing.
+        self.wake_taps = wake_taps or self.wake
         self.limits = limits or flood.InboundLimits()
         self.routes = routes or build_routes()
         # Channels whose tap answers are sent by the process right after the commit rather than by the
@@ -70,13 +74,16 @@ class Router:
         except Exception:
             log.exception("failed to handle %s event %s", inbound.identity.channel, inbound.event_id)
             result = await self._apologise(inbound)
-        queued = False
+        queued = taps = False
         for message in result.outbound:
             answer = self.answerers.get(message.channel) if message.kind == "answer" else None
             if answer is not None:
                 answer(message)  # its row was written already sent
-            else:
+            else:  # an answer goes in its chat's lane on some channels (WeChat's), on others it is claimed
                 queued = True
+                taps = taps or message.kind == "answer"
+        if taps:
+            self.wake_taps()
         if queued:
             self.wake()
         return result

@@ -118,6 +118,14 @@ class OutboxSender:
         self._wake.set()
         self._tap_wake.set()
 
+    def wake_lanes(self) -> None:
+        """Ask the running loop to look at the chats' rows now (not at the tap answers)."""
+        self._wake.set()
+
+    def wake_taps(self) -> None:
+        """Ask the running loop to claim the pending tap answers now."""
+        self._tap_wake.set()
+
     # ----- passes ----------------------------------------------------------------------------------
 
     async def run_once(self) -> int:
