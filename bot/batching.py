@@ -22,11 +22,15 @@ LIMIT = 500
 class Batcher(Generic[T, R]):
     """Writes submitted items in batches with `flush` (one result per item, in order), one batch at a time."""
 
-    def __init__(self, flush: Callable[[list[T]], Awaitable[list[R]]], *, limit: int = LIMIT) -> None:
+    def __init__(
+        self, flush: Callable[[list[T]], Awaitable[list[R]]], *, limit: int = LIMIT, linger: float = 0.0
+    ) -> None:
+        """`linger`: seconds a batch waits for more items before it is written (writes nobody waits on)."""
         if limit < 1:
             raise ValueError("a batch holds at least one item")
         self._flush = flush
         self._limit = limit
+        self._linger = linger
         self._pending: list[tuple[T, asyncio.Future[R]]] = []
         self._runner: asyncio.Task[None] | None = None
 
@@ -45,6 +49,14 @@ class Batcher(Generic[T, R]):
 
     async def _run(self) -> None:
         while self._pending:
+            if self._linger:
+                try:
+                    await asyncio.sleep(self._linger)
+                except asyncio.CancelledError:
+                    for _, done in self._pending:
+                        done.cancel()
+                    self._pending = []
+                    raise
             batch, self._pending = self._pending[: self._limit], self._pending[self._limit :]
             try:
                 results = await self._flush([item for item, _ in batch])

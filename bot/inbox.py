@@ -47,6 +47,7 @@ LEASE = 60.0  # seconds an accepted event is its worker's before any worker's sw
 SWEEP_BATCH = 100
 CLOSE_WAIT = 10.0  # seconds a clean stop waits for events being handled
 NONCE_SUFFIX = "#nonce"  # a signed request's nonce is logged under its channel's name with this suffix
+FORGET_LINGER = 0.1  # seconds handled events wait to be deleted together (see Inbox.__init__)
 
 
 class ChatLocks:
@@ -96,7 +97,9 @@ class Inbox:
         # callback's INSERT finds one free instead of queueing behind all of it (see bot/inbox_slots.py).
         self._slots = Slots(concurrency)
         self._accepts: Batcher[_Arrival, int | None] = Batcher(self._store)
-        self._handled: Batcher[int, None] = Batcher(self._forget)
+        # Nobody waits for a handled event's row to go: its deletes gather for a moment, so that a stream of
+        # events costs a statement every FORGET_LINGER seconds rather than one for every few events.
+        self._handled: Batcher[int, None] = Batcher(self._forget, linger=FORGET_LINGER)
 
     def register(self, channel: str, processor: Processor) -> None:
         """Name what handles this channel's events (before the first is accepted or swept)."""

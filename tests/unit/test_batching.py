@@ -57,3 +57,26 @@ async def test_drain_waits_for_everything_submitted() -> None:
     assert written == [0, 1, 2, 3, 4]
     with pytest.raises(ValueError):
         Batcher(flush, limit=0)
+
+
+async def test_a_lingering_batcher_gathers_what_comes_within_its_linger() -> None:
+    """Deletes nobody waits for: items submitted one after another within the linger make one batch."""
+    batches: list[list[int]] = []
+
+    async def flush(items: list[int]) -> list[None]:
+        batches.append(items)
+        return [None] * len(items)
+
+    batcher: Batcher[int, None] = Batcher(flush, linger=0.2)
+    for n in range(5):
+        batcher.submit(n)
+        await asyncio.sleep(0.001)  # each would go alone without the linger
+    await batcher.drain()
+    assert batches == [[0, 1, 2, 3, 4]]
+    batcher.submit(5)
+    later = batcher.submit(6)
+    runner = batcher._runner
+    assert runner is not None
+    runner.cancel()  # a stop while it lingers: the items are given up, not left hanging
+    with pytest.raises(asyncio.CancelledError):
+        await later
