@@ -237,6 +237,17 @@ class Database:
         async with engine.connect() as connection:
             yield await connection.execution_options(isolation_level="AUTOCOMMIT")
 
+    @asynccontextmanager
+    async def statements_alone(self) -> AsyncIterator[AsyncSession]:
+        """A session whose statements each stand alone, committed one by one (on PostgreSQL without BEGIN and
+        COMMIT: two round trips fewer), for work where each statement is atomic by itself and a failure
+        halfway leaves nothing its caller cannot undo or wait out."""
+        async with (
+            self.one_statement() as connection,
+            AsyncSession(bind=connection, expire_on_commit=False) as session,
+        ):
+            yield session
+
     async def run_alone(
         self,
         work: Callable[[AsyncConnection, bool], Awaitable[T]],

@@ -219,20 +219,41 @@ class OutboxSender:
             return []
         now, wall = self.clock.now(), self.wall()
         until = wall + timedelta(seconds=self.lease)
-        async with self.db.transaction() as session:
-            keys = await lanes.heads(session, channels, self.fast, now, wall, limit)
-            if not keys:
-                return []
-            claimed = await lanes.take(session, keys, self.owner, wall, until, limit)
-            missing = sorted(set(keys) - {lane.key for lane in claimed}) if len(claimed) < limit else []
-            if missing:
-                # Chats never sent to before have no lane row yet (one another worker is claiming right now
-                # is skipped again by the second try).
-                await lanes.create(session, missing)
-                claimed += await lanes.take(session, missing, self.owner, wall, until, limit - len(claimed))
-            if claimed:
-                await lanes.prefetch(session, claimed, self.fast)
+        # On PostgreSQL each statement stands alone: the claim's BEGIN and COMMIT were two of its five round
+        # trips, and under read committed every statement saw its own snapshot anyway. A lease taken by a
+        # statement that committed is held whatever follows: given back below if the rows cannot be read.
+        alone = not self.db.is_sqlite
+        claimed: list[Lane] = []
+        async with self.db.statements_alone() if alone else self.db.transaction() as session:
+            try:
+                keys = await lanes.heads(session, channels, self.fast, now, wall, limit)
+                if not keys:
+                    return []
+                claimed = await lanes.take(session, keys, self.owner, wall, until, limit)
+                missing = sorted(set(keys) - {lane.key for lane in claimed}) if len(claimed) < limit else []
+                if missing:
+                    # Chats never sent to before have no lane row yet (one another worker is claiming right
+                    # now is skipped again by the second try).
+                    await lanes.create(session, missing)
+                    claimed += await lanes.take(
+                        session, missing, self.owner, wall, until, limit - len(claimed)
+                    )
+                if claimed:
+                    await lanes.prefetch(session, claimed, self.fast)
+            except Exception:
+                if alone and claimed:
+                    await self._give_back(claimed)
+                raise
         return claimed
+
+    async def _give_back(self, claimed: list[Lane]) -> None:
+        """Release lanes just claimed and never drained (never raises: the leases simply run out)."""
+        try:
+            async with self.db.transaction() as session:
+                for lane in claimed:
+                    await lanes.release(session, lane, self.owner)
+        except Exception:
+            log.warning("could not give back %d claimed chat(s)", len(claimed), exc_info=True)
 
     async def _renew_leases(self) -> None:
         """Keep the leases of lanes still draining (a long rate-limited wait, a slow upload)."""
