@@ -58,8 +58,8 @@ class Router:
         self.db = db
         self.services = services
         self.wake = wake or (lambda: None)
-        # What a tap's answer left for the outbox wakes (by default `wake`): on Telegram every tap is answered
-        # here, and waking the answers' claim after each event cost it a transaction that found nothing.
+        # Called when a tap's answer is left for the outbox to send (by default `wake`). On Telegram every tap
+        # is answered here: waking the answers' claim after each event cost a transaction that found nothing.
         self.wake_taps = wake_taps or self.wake
         self.limits = limits or flood.InboundLimits()
         self.routes = routes or build_routes()
