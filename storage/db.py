@@ -242,8 +242,10 @@ class Database:
         """A session whose statements each stand alone, committed one by one (on PostgreSQL without BEGIN and
         COMMIT: two round trips fewer), for work where each statement is atomic by itself and a failure
         halfway leaves nothing its caller cannot undo or wait out."""
+        # One statement's own machinery, not `one_statement` (a test may wrap that one to lose answers).
         async with (
-            self.one_statement() as connection,
+            self._after_urgent(False),
+            self._one_statement(False, True) as connection,
             AsyncSession(bind=connection, expire_on_commit=False) as session,
         ):
             yield session
