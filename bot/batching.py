@@ -40,6 +40,7 @@ class Batcher(Generic[T, R]):
         self._pending.append((item, done))
         if self._runner is None or self._runner.done():
             self._runner = asyncio.create_task(self._run())
+            self._runner.add_done_callback(self._stopped)
         return done
 
     async def drain(self) -> None:
@@ -47,16 +48,18 @@ class Batcher(Generic[T, R]):
         while self._runner is not None and not self._runner.done():
             await asyncio.shield(self._runner)
 
+    def _stopped(self, runner: asyncio.Task[None]) -> None:
+        """A runner cancelled (even before it began, or while it lingered) gives up what it had not written:
+        its items' futures are cancelled, not left to hang."""
+        if runner.cancelled() and runner is self._runner:
+            for _, done in self._pending:
+                done.cancel()
+            self._pending = []
+
     async def _run(self) -> None:
         while self._pending:
             if self._linger:
-                try:
-                    await asyncio.sleep(self._linger)
-                except asyncio.CancelledError:
-                    for _, done in self._pending:
-                        done.cancel()
-                    self._pending = []
-                    raise
+                await asyncio.sleep(self._linger)  # a stop meanwhile: see _stopped
             batch, self._pending = self._pending[: self._limit], self._pending[self._limit :]
             try:
                 results = await self._flush([item for item, _ in batch])

@@ -73,10 +73,13 @@ async def test_a_lingering_batcher_gathers_what_comes_within_its_linger() -> Non
         await asyncio.sleep(0.001)  # each would go alone without the linger
     await batcher.drain()
     assert batches == [[0, 1, 2, 3, 4]]
-    batcher.submit(5)
-    later = batcher.submit(6)
-    runner = batcher._runner
-    assert runner is not None
-    runner.cancel()  # a stop while it lingers: the items are given up, not left hanging
-    with pytest.raises(asyncio.CancelledError):
-        await later
+    for cancel_after in (0.05, 0.0):  # a stop while it lingers, or before its runner began
+        waiting = [batcher.submit(5), batcher.submit(6)]
+        runner = batcher._runner
+        assert runner is not None
+        await asyncio.sleep(cancel_after)
+        runner.cancel()
+        for item in waiting:  # given up, not left hanging
+            with pytest.raises(asyncio.CancelledError):
+                await asyncio.wait_for(item, 1.0)
+    assert batches == [[0, 1, 2, 3, 4]]
