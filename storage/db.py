@@ -242,7 +242,8 @@ class Database:
         """A session whose statements each stand alone, committed one by one (on PostgreSQL without BEGIN and
         COMMIT: two round trips fewer), for work where each statement is atomic by itself and a failure
         halfway leaves nothing its caller cannot undo or wait out."""
-        # One statement's own machinery, not `one_statement` (a test may wrap that one to lose answers).
+        # The connection itself, not `one_statement`'s: a session binds to the engine's own connection, and
+        # one_statement is what tests wrap to lose a statement's answer.
         async with (
             self._after_urgent(False),
             self._one_statement(False, True) as connection,
